@@ -1,0 +1,1 @@
+"""Data handling: image decoding, atomic writes, trimaps, compositing, training samples."""

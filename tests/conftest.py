@@ -1,0 +1,28 @@
+"""Shared test helpers. Tests make their own data or use small files committed under tests/data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+GOLDEN = DATA / "golden_metrics"
+
+
+@pytest.fixture(scope="session")
+def golden_cases() -> dict:
+    """Cases and values from the original DIM MATLAB evaluation code (copied from shared/golden)."""
+    return json.loads((GOLDEN / "expected.json").read_text())["cases"]
+
+
+def run_cli(argv: list[str]) -> int:
+    """Run `ppid ARGV...` in-process and return its exit status."""
+    from matting_cli.cli import main
+
+    try:
+        main(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
