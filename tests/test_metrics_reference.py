@@ -9,7 +9,7 @@ import pytest
 
 from matting_cli.core import metrics
 from matting_cli.data.image_io import read_gray_u8
-from tests import matlab_reference as reference
+from bench import matlab_reference as reference
 from tests.conftest import GOLDEN
 
 

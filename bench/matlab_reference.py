@@ -1,9 +1,10 @@
 """A line-by-line numpy/scipy port of the DIM MATLAB evaluation code, kept deliberately plain.
 
-It is the yardstick for `matting_cli.core.metrics` (which takes shortcuts for speed) in the tests, and
-the baseline `bench/eval_speed.py` times against. It shares no code with the fast version: float
-comparisons instead of integer thresholds, scipy labelling of the transposed mask for MATLAB's
-column-major component order, a 2-D convolution instead of separable OpenCV filters.
+It lives in bench/ as the baseline `bench/eval_speed.py` times against, and the tests hold
+`matting_cli.core.metrics` (which takes shortcuts for speed) to it on random cases. It shares no
+code with the fast version: float comparisons instead of integer thresholds, scipy labelling of the
+transposed mask for MATLAB's column-major component order, a 2-D convolution instead of separable
+OpenCV filters.
 """
 
 from __future__ import annotations
