@@ -1,0 +1,64 @@
+"""Choosing the torch device and precision once, from the user's setting (`auto`, `cpu`, `cuda[:N]`, `mps`).
+
+Commands resolve the device here, print it once, and pass the `torch.device` down; nothing below
+them looks at CUDA availability again.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from matting_cli.errors import PpidError
+
+PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+def _mps_available() -> bool:
+    backend = getattr(torch.backends, "mps", None)
+    return backend is not None and backend.is_available()
+
+
+def resolve_device(name: str, local_rank: int = 0, source: str = "--device") -> torch.device:
+    """`auto` picks cuda > mps > cpu; under torchrun a bare `cuda` (or auto) means cuda:LOCAL_RANK.
+
+    `source` names the setting in error messages (`--device`, or `config: device`).
+    """
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else ("mps" if _mps_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise PpidError(f"{source}: {name!r} is not a device (use auto, cpu, cuda, cuda:N or mps)") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise PpidError(f"{source}: {name!r} asked for, but CUDA is not available on this machine")
+        if device.index is None:
+            device = torch.device("cuda", local_rank)
+        if device.index >= torch.cuda.device_count():
+            raise PpidError(f"{source}: {name!r} asked for, but only {torch.cuda.device_count()} CUDA device(s) exist")
+    elif device.type == "mps":
+        if not _mps_available():
+            raise PpidError(f"{source}: {name!r} asked for, but MPS is not available on this machine")
+    elif device.type != "cpu":
+        raise PpidError(f"{source}: {name!r} is not supported (use auto, cpu, cuda, cuda:N or mps)")
+    return device
+
+
+def resolve_precision(name: str, device: torch.device, source: str = "--precision") -> torch.dtype:
+    """fp32 everywhere; bf16 on CPU and CUDA; fp16 on CUDA and MPS (CPU fp16 convolutions are slow or absent)."""
+    if name not in PRECISIONS:
+        raise PpidError(f"{source}: {name!r} is not one of {', '.join(PRECISIONS)}")
+    if name == "fp16" and device.type == "cpu":
+        raise PpidError(f"{source}: fp16 needs a GPU; on CPU use fp32 or bf16")
+    if name == "bf16" and device.type == "mps":
+        raise PpidError(f"{source}: bf16 is not supported on MPS; use fp16 or fp32")
+    return PRECISIONS[name]
+
+
+def describe_device(device: torch.device) -> str:
+    """A human line: 'cuda:0 (NVIDIA H100 80GB HBM3)' or 'cpu (2 threads)'."""
+    if device.type == "cuda":
+        return f"{device} ({torch.cuda.get_device_name(device)})"
+    if device.type == "cpu":
+        return f"cpu ({torch.get_num_threads()} threads)"
+    return str(device)

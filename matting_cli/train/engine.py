@@ -1,0 +1,327 @@
+"""The training loop shared by `ppid train` and `ppid distill` (see docs/TRAINING.md).
+
+One function, `train`, read top to bottom: set up (device, process group, run folder, resume),
+then one loop of optimizer steps, each followed by whatever is due (log, validation, checkpoint),
+then the final weights. The step function supplies the losses; everything else is here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, Dataset
+
+from matting_cli.data.atomic import atomic_write_text
+from matting_cli.errors import PpidError
+from matting_cli.train import state
+from matting_cli.train.checkpoint_files import CHECKPOINT_JSON, load_checkpoint, save_checkpoint, write_safetensors
+from matting_cli.train.config import TrainConfig, config_differences, config_from_dict, config_to_dict
+from matting_cli.train.curves import write_curves
+from matting_cli.devices import resolve_device
+from matting_cli.train.distributed import (
+    DistContext,
+    broadcast_from_main,
+    context_from_env,
+    gather_to_main,
+    init_process_group,
+    mean_across_ranks,
+)
+from matting_cli.train.events import StepEvent, TrainResult
+from matting_cli.train.provenance import git_state, library_versions
+from matting_cli.train.rng import capture_rng_state, restore_rng_state, seed_everything
+from matting_cli.train.run_logs import JsonlLog
+from matting_cli.train.sampler import StepBatchSampler, derive_seed
+from matting_cli.train.schedule import poly_lr
+from matting_cli.train.seeded_samples import SeededSamples
+from matting_cli.train.steps import StepFn
+
+CHECKPOINT_FORMAT = "ppid-train-checkpoint/1"
+# Domain tags for derive_seed, distinct from the sampler's (0: permutations, 1: augmentation).
+_LOADER_SEED, _NEW_RANK_SEED = 2, 3
+Validator = Callable[[nn.Module], dict[str, float]]
+ProgressFn = Callable[[StepEvent], None]
+
+
+def train(
+    config: TrainConfig,
+    model: nn.Module,
+    dataset: Dataset,
+    step_fn: StepFn,
+    run_dir: str | Path,
+    *,
+    validate: Validator | None = None,
+    resume: bool = False,
+    progress: ProgressFn | None = None,
+) -> TrainResult:
+    """Train `model` on `dataset` for `config.iters` optimizer steps, writing the run into `run_dir`.
+
+    `model` is built (and seeded with `seed_everything(config.seed)`) by the caller, on the CPU;
+    its parameters with requires_grad are the ones trained. `dataset[i]` returns a dict of tensors.
+    `validate(model)` (rank 0, eval mode, no grad) returns metrics to log. With `resume`, the run in
+    `run_dir` continues from its last checkpoint (or from scratch if it never wrote one); without it,
+    `run_dir` must not hold a run. Under torchrun every rank calls this with the same arguments.
+    """
+    context = context_from_env()
+    device = resolve_device(config.device, context.local_rank, source="config: device")
+    if config.amp != "none" and device.type != "cuda":
+        raise PpidError(f"config: amp={config.amp!r} needs a CUDA device (this run is on {device.type}); use amp=\"none\"")
+    created_group = init_process_group(context, device)
+    try:
+        return _train(config, model, dataset, step_fn, Path(run_dir), validate, resume, progress, context, device)
+    finally:
+        if created_group:
+            dist.destroy_process_group()
+
+
+def _train(config, model, dataset, step_fn, run_dir, validate, resume, progress, context: DistContext, device):
+    # --- the run folder: rank 0 prepares it and tells every rank what it found --------------------
+    outcome: tuple[Any, str | None] = (None, None)
+    if context.is_main:
+        try:
+            outcome = (_prepare_run_dir(config, run_dir, resume, context), None)
+        except PpidError as error:
+            outcome = (None, str(error))
+    checkpoint, error = broadcast_from_main(outcome, context, device)
+    if error:
+        raise PpidError(error)
+    tensors, meta = checkpoint if checkpoint else ({}, None)
+    start_step = meta["step"] if meta else 0
+
+    # --- model, optimizer, AMP, RNG -----------------------------------------------------------------
+    use_channels_last = config.channels_last and device.type == "cuda"
+    model.to(device)
+    if use_channels_last:
+        model.to(memory_format=torch.channels_last)
+    source = str(run_dir / CHECKPOINT_JSON)
+    if meta:
+        state.load_model_tensors(model, state.strip_prefix(state.MODEL_PREFIX, tensors), source)
+    trainable = [parameter for parameter in model.parameters() if parameter.requires_grad]
+    optimizer = torch.optim.SGD(trainable, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+    scaler = torch.amp.GradScaler("cuda", enabled=config.amp == "fp16")
+    autocast = (
+        torch.autocast(device_type="cuda", dtype=torch.bfloat16 if config.amp == "bf16" else torch.float16)
+        if config.amp != "none"
+        else contextlib.nullcontext()
+    )
+    if meta:
+        optimizer_tensors = state.strip_prefix(state.OPTIMIZER_PREFIX, tensors)
+        state.load_optimizer_tensors(optimizer, optimizer_tensors, meta["optimizer"], source)
+        if meta["grad_scaler"]:
+            scaler.load_state_dict(meta["grad_scaler"])
+        _restore_rank_rng(tensors, meta, context, device, config.seed)
+        del tensors, checkpoint  # a second copy of model + momentum; not needed any more
+    else:
+        seed_everything(config.seed + context.rank)
+    trained = (
+        DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+        if context.enabled
+        else model
+    )
+
+    # --- data: the batch of step k is a function of (seed, k), so resuming is asking for step k ---
+    sampler = StepBatchSampler(len(dataset), config.batch_size, config.seed, config.iters, start_step, context.rank, context.world_size)
+    if meta and meta["sampler"] != sampler.state():
+        raise PpidError(
+            f"{source}: the training data changed since the checkpoint (sampler {meta['sampler']} then, "
+            f"{sampler.state()} now); resuming would not reproduce the run"
+        )
+    loader = DataLoader(
+        SeededSamples(dataset),
+        batch_sampler=sampler,
+        num_workers=config.workers,
+        worker_init_fn=_one_thread_per_worker,
+        pin_memory=device.type == "cuda",
+        # A private generator: creating the iterator must not draw from the global torch RNG.
+        generator=torch.Generator().manual_seed(derive_seed(config.seed, _LOADER_SEED, start_step)),
+    )
+    train_log = val_log = None
+    if context.is_main:
+        train_log = JsonlLog.open(run_dir / "log.jsonl", keep_through_step=start_step)
+        val_log = JsonlLog.open(run_dir / "val.jsonl", keep_through_step=start_step)
+
+    # --- the loop ---------------------------------------------------------------------------------
+    last_checkpoint = start_step if meta else None
+    values: dict[str, float] = {}
+    step = start_step
+    trained.train()
+    window_seconds, window_images = 0.0, 0  # speed since the last log line
+    tick = time.perf_counter()
+    model_path = run_dir / "model.safetensors"
+    try:
+        for step_index, batch in zip(range(start_step, config.iters), loader):
+            lr = poly_lr(config.lr, step_index, config.iters, config.poly_power)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            batch = _to_device(batch, device, use_channels_last)
+            with autocast:
+                losses = step_fn(trained, batch)
+            if "total" not in losses:
+                raise ValueError(f"the step function returned {sorted(losses)}; it must include 'total'")
+            values = mean_across_ranks(losses, context)  # also what makes every rank stop together
+            step = step_index + 1
+            _stop_if_not_finite(values, step, last_checkpoint, run_dir)
+
+            scaler.scale(losses["total"]).backward()
+            if config.grad_clip > 0:
+                scaler.unscale_(optimizer)  # clip the true gradients, not the fp16-scaled ones
+                torch.nn.utils.clip_grad_norm_(trainable, config.grad_clip)
+            scaler.step(optimizer)
+            scaler.update()
+            optimizer.zero_grad(set_to_none=True)
+
+            # Speed counts loading + step time; validation and checkpoints are left out.
+            step_seconds = max(time.perf_counter() - tick, 1e-9)
+            window_seconds += step_seconds
+            window_images += config.batch_size
+            if context.is_main:
+                if step % config.log_every == 0 or step == config.iters:
+                    speed = window_images / window_seconds
+                    train_log.append({"step": step, "lr": lr, "loss": values, "images_per_s": speed})
+                    window_seconds, window_images = 0.0, 0
+                if progress is not None:
+                    progress(StepEvent(step, config.iters, values, lr, config.batch_size / step_seconds))
+
+            if validate is not None and ((config.val_every and step % config.val_every == 0) or step == config.iters):
+                if context.is_main:
+                    val_log.append({"step": step, "metrics": _run_validation(validate, model, device)})
+            if step % config.checkpoint_every == 0 or step == config.iters:
+                _save(config, run_dir, step, model, optimizer, scaler, sampler, context, device, train_log, val_log)
+                last_checkpoint = step
+            tick = time.perf_counter()
+
+        # --- the end: final weights (idempotent when resuming a finished run) ---------------------
+        if context.is_main:
+            write_safetensors(model_path, state.model_tensors(model))
+            write_curves(run_dir / "curves.png", train_log.records, val_log.records, config.curves_log_scale)
+    finally:
+        for log in (train_log, val_log):
+            if log is not None:
+                log.close()
+    return TrainResult(run_dir=run_dir, step=step, losses=values, model_path=model_path)
+
+
+# --- helpers, in the order the loop meets them ----------------------------------------------------
+
+
+def _prepare_run_dir(config: TrainConfig, run_dir: Path, resume: bool, context: DistContext):
+    """Check the folder against `resume`, write config.json for a new run, and return the last
+    checkpoint as (tensors, meta), or None to start from step 0. Rank 0 only."""
+    config_path = run_dir / "config.json"
+    if resume:
+        if not config_path.exists():
+            raise PpidError(f"{run_dir}: nothing to resume (no config.json); start a new run instead")
+        saved = config_from_dict(json.loads(config_path.read_text(encoding="utf-8"))["config"], type(config), str(config_path))
+        changed = config_differences(saved, config)
+        if changed:
+            raise PpidError(f"{config_path}: resuming with different settings would not continue the same run: {', '.join(changed)}")
+        return load_checkpoint(run_dir)
+    if config_path.exists() or (run_dir / CHECKPOINT_JSON).exists():
+        raise PpidError(f"{run_dir}: already holds a training run; resume it or choose another folder")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    record = {
+        "config": config_to_dict(config),
+        "config_class": f"{type(config).__module__}.{type(config).__qualname__}",
+        "seed": config.seed,
+        "world_size": context.world_size,
+        "versions": library_versions(),
+        "git": git_state(),
+    }
+    atomic_write_text(config_path, json.dumps(record, indent=1) + "\n")
+    return None
+
+
+def _restore_rank_rng(tensors, meta, context: DistContext, device: torch.device, seed: int) -> None:
+    """This rank's RNG streams as checkpointed; a rank the checkpoint did not have (the run is now on
+    more processes) starts a fresh stream derived from (seed, step, rank)."""
+    prefix = f"rng.rank{context.rank}."
+    rank_tensors = state.strip_prefix(prefix, tensors)
+    if rank_tensors:
+        restore_rng_state(rank_tensors, meta["rng"][str(context.rank)], device)
+    else:
+        seed_everything(derive_seed(seed, _NEW_RANK_SEED, meta["step"], context.rank))
+
+
+def _one_thread_per_worker(worker_id: int) -> None:
+    """The workers already run in parallel; thread pools inside each only oversubscribe the cores,
+    and OpenCV's can deadlock in a forked child. Sampling does not depend on this."""
+    import cv2  # only worker processes need it
+
+    cv2.setNumThreads(1)
+    torch.set_num_threads(1)
+
+
+def _to_device(batch: Any, device: torch.device, channels_last: bool) -> Any:
+    if isinstance(batch, dict):
+        return {key: _to_device(value, device, channels_last) for key, value in batch.items()}
+    if torch.is_tensor(batch):
+        batch = batch.to(device, non_blocking=True)
+        if channels_last and batch.dim() == 4 and batch.is_floating_point():
+            batch = batch.contiguous(memory_format=torch.channels_last)
+    return batch
+
+
+def _stop_if_not_finite(values: dict[str, float], step: int, last_checkpoint: int | None, run_dir: Path) -> None:
+    bad = [name for name, value in values.items() if not math.isfinite(value)]
+    if not bad:
+        return
+    name = "total" if "total" in bad else bad[0]
+    what = "loss" if name == "total" else f"loss term {name!r}"
+    kept = (
+        f"last good checkpoint at step {last_checkpoint} kept in {run_dir}"
+        if last_checkpoint is not None
+        else f"no checkpoint had been written yet in {run_dir}"
+    )
+    raise PpidError(f"{what} became {values[name]} at step {step}; {kept}")
+
+
+def _run_validation(validate: Validator, model: nn.Module, device: torch.device) -> dict[str, float]:
+    """Eval mode, no grad, and the RNG streams put back afterwards, so validating (or not) never
+    changes the training trajectory."""
+    rng_tensors, rng_scalars = capture_rng_state(device)
+    model.eval()
+    try:
+        with torch.no_grad():
+            metrics = validate(model)
+    finally:
+        model.train()
+        restore_rng_state(rng_tensors, rng_scalars, device)
+    return {name: float(value) for name, value in metrics.items()}
+
+
+def _save(config, run_dir, step, model, optimizer, scaler, sampler, context, device, train_log, val_log) -> None:
+    """Checkpoint + curves. Every rank sends its RNG state; rank 0 writes."""
+    every_rng = gather_to_main(capture_rng_state(device), context)
+    if not context.is_main:
+        return
+    optimizer_tensors, optimizer_meta = state.optimizer_tensors(optimizer)
+    tensors = {
+        **state.with_prefix(state.MODEL_PREFIX, state.model_tensors(model)),
+        **state.with_prefix(state.OPTIMIZER_PREFIX, optimizer_tensors),
+    }
+    for rank, (rng_tensors, _) in enumerate(every_rng):
+        tensors.update(state.with_prefix(f"rng.rank{rank}.", rng_tensors))
+    meta = {
+        "format": CHECKPOINT_FORMAT,
+        "config": config_to_dict(config),
+        "optimizer": optimizer_meta,
+        "scheduler": {"kind": "poly", "base_lr": config.lr, "power": config.poly_power, "total_steps": config.iters, "next_step": step},
+        "grad_scaler": scaler.state_dict() if scaler.is_enabled() else None,
+        "sampler": sampler.state(),
+        "rng": {str(rank): scalars for rank, (_, scalars) in enumerate(every_rng)},
+        "world_size": context.world_size,
+        "versions": library_versions(),
+    }
+    # The logs must reach the checkpoint's step before it is committed (resume cuts them back to it).
+    train_log.sync()
+    val_log.sync()
+    save_checkpoint(run_dir, step, tensors, meta)
+    write_curves(run_dir / "curves.png", train_log.records, val_log.records, config.curves_log_scale)
