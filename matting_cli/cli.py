@@ -16,7 +16,7 @@ import typer
 from matting_cli import __version__
 from matting_cli.commands import register_commands
 from matting_cli.console import print_error
-from matting_cli.errors import PpidError
+from matting_cli.errors import PpidError, UsageError
 
 app = typer.Typer(
     name="ppid",
@@ -47,11 +47,14 @@ register_commands(app)
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point; `argv` lets tests call it in-process.
 
-    Typer's standalone mode handles usage errors (exit 2) and `typer.Exit(code)`; what is left is
-    the library's own error type, which becomes one line on stderr and exit status 1.
+    Typer's standalone mode handles parse errors (exit 2) and `typer.Exit(code)`; what is left is
+    ppid's own error types: one line on stderr, exit 2 for a UsageError, 1 for any other PpidError.
     """
     try:
         app(args=argv, prog_name="ppid")
+    except UsageError as exc:
+        print_error(str(exc))
+        sys.exit(2)
     except PpidError as exc:
         print_error(str(exc))
         sys.exit(1)

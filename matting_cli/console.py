@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 
 stdout = Console(highlight=False)
-stderr = Console(stderr=True, highlight=False)
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def print_error(message: str) -> None:

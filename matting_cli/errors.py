@@ -20,3 +20,7 @@ class ImageReadError(PpidError):
 
 class InputMismatchError(PpidError):
     """Files that exist and decode but do not fit together (sizes, missing partners)."""
+
+
+class UsageError(PpidError):
+    """Options or arguments that cannot work together; the CLI exits with status 2 (as for a typo)."""

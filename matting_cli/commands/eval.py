@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from matting_cli.console import progress_enabled, stderr, stdout
+from matting_cli.errors import UsageError
 from matting_cli.evaluation.pairing import pair_folders
 from matting_cli.evaluation.report import write_csv, write_json
 from matting_cli.evaluation.runner import METRIC_NAMES, METRIC_SCALES, EvalResult, evaluate
@@ -86,7 +87,7 @@ def eval_command(
     """SAD, MSE, Grad and Conn exactly as the Deep Image Matting MATLAB evaluation code."""
     chosen_region = region.value if region else ("unknown" if trimap_dir is not None else "whole")
     if chosen_region == "unknown" and trimap_dir is None:
-        raise typer.BadParameter("--region unknown needs --trimap-dir", param_hint="--region")
+        raise UsageError("--region unknown needs --trimap-dir (the unknown region is trimap == 128)")
 
     pairing = pair_folders(pred_dir, gt_dir, trimap_dir, need_trimaps=chosen_region == "unknown")
     if pairing.missing:
