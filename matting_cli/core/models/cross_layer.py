@@ -1,0 +1,29 @@
+"""The student's cross-layer branch of CLSD (SPEC §3, paper Eq. 4).
+
+F̄_1 = F_1 and F̄_n = F_n + f3x3(F̄_{n-1}), with f3x3 a 3x3 stride-2 convolution C_{n-1} -> C_n.
+The merged F̄_n replace F_n wherever the student's decoder reads encoder features, so these convs
+ship with the student (they are why the paper's PPID students are larger than their baselines).
+The f3x3(F̄_{n-1}) outputs are returned too: the λ2 term of L_CLSD compares them with the teacher.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class CrossLayerFusion(nn.Module):
+    def __init__(self, channels: list[int]):
+        super().__init__()
+        self.down = nn.ModuleList(
+            nn.Conv2d(c_prev, c_next, 3, stride=2, padding=1) for c_prev, c_next in zip(channels[:-1], channels[1:])
+        )
+
+    def forward(self, features: list[torch.Tensor]) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """Return (merged F̄_1..F̄_N, projections f3x3(F̄_1)..f3x3(F̄_{N-1}))."""
+        merged, projected = [features[0]], []
+        for feature, down in zip(features[1:], self.down):
+            step = down(merged[-1])
+            projected.append(step)
+            merged.append(feature + step)
+        return merged, projected

@@ -1,0 +1,10 @@
+"""Where the repository keeps what ships with it."""
+
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+WEIGHTS_DIR = REPO_ROOT / "weights"
+
+# The defaults of `ppid matte`: the trimap-free IndexNet-PPID student, and its teacher for --trimap-dir.
+DEFAULT_STUDENT = WEIGHTS_DIR / "indexnet_ppid_student.safetensors"
+DEFAULT_TEACHER = WEIGHTS_DIR / "indexnet_teacher.safetensors"
