@@ -1,0 +1,130 @@
+"""Training samples composited on the fly (SPEC section 6), for `ppid train` and `ppid distill`.
+
+`CompositingDataset(source, config)[index]` is a dict of float32 tensors:
+
+    image   3 x S x S in [0, 1]   alpha F + (1 - alpha) B
+    alpha   1 x S x S in [0, 1]   whole 1/255 steps
+    trimap  1 x S x S in {0, 128/255, 1}
+    fg      3 x S x S in [0, 1]
+    bg      3 x S x S in [0, 1]
+
+Reproducibility: every random choice of a sample comes from a generator seeded by (config.seed,
+epoch, index) and nothing else: no global RNG, no worker id. The same (seed, epoch, index) gives the
+same sample in the main process or in any DataLoader worker, with any number of workers. The trainer
+calls `set_epoch(epoch)` before each epoch, as with DistributedSampler. No worker_init_fn is needed;
+do not call cv2.setNumThreads inside a forked worker (it deadlocks on the thread pool the parent
+created; measured) -- set it in the parent before the DataLoader starts, if at all.
+
+Foreground k of the source is used by indices k, k + n, k + 2n, ... so an epoch sees every
+foreground equally often; the background is drawn at random from the whole pool each time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from matting_cli.data import augment
+from matting_cli.data.foreground_store import DEFAULT_MEMORY_BUDGET, ForegroundStore, read_rgb_u8
+from matting_cli.data.memory_cache import ByteBudgetCache
+from matting_cli.data.sources import MattingSource
+from matting_cli.data.trimap import random_trimap
+
+DEFAULT_BACKGROUND_MEMORY = 256 << 20  # BSDS500 decoded is ~230 MB: fits; COCO does not have to
+
+
+@dataclass(frozen=True)
+class SampleConfig:
+    """Every knob of the sample pipeline, plain values so a checkpoint can record them."""
+
+    size: int = 512  # training resolution S (the paper's 512; 320 is a sensible CPU preset)
+    crop_sizes: tuple[int, ...] = (512, 640, 960)  # in foreground pixels, before resizing to S
+    flip_probability: float = 0.5
+    trimap_max_radius: int | None = None  # None: 15 px at S = 512, scaled with S (DIM's kernels)
+    colour_jitter: bool = False
+    background_zoom: tuple[float, float] = (1.0, 1.5)
+    samples_per_epoch: int | None = None  # None: one per foreground
+    seed: int = 0
+
+    @property
+    def effective_trimap_radius(self) -> int:
+        if self.trimap_max_radius is not None:
+            return self.trimap_max_radius
+        return max(1, round(15 * self.size / 512))
+
+
+def _image_nbytes(image: np.ndarray) -> int:
+    return image.nbytes
+
+
+class CompositingDataset(Dataset):
+    def __init__(self, source: MattingSource, config: SampleConfig = SampleConfig(),
+                 store: ForegroundStore | None = None, epoch: int = 0,
+                 background_memory_bytes: int = DEFAULT_BACKGROUND_MEMORY):
+        if not source.foregrounds or not source.backgrounds:
+            raise ValueError("the source needs at least one foreground and one background")
+        if config.size < 8 or not config.crop_sizes or min(config.crop_sizes) < 1:
+            raise ValueError(f"unusable sample config: size {config.size}, crop sizes {config.crop_sizes}")
+        self.source = source
+        self.config = config
+        self.store = store or ForegroundStore(source.foregrounds, memory_budget_bytes=DEFAULT_MEMORY_BUDGET)
+        self.epoch = epoch
+        self._backgrounds: ByteBudgetCache[np.ndarray] = ByteBudgetCache(background_memory_bytes, _image_nbytes)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.config.samples_per_epoch or len(self.source.foregrounds)
+
+    def prepare(self, on_progress=None) -> None:
+        """Decode (and, for image+alpha sets, estimate) every foreground now, in this process, so
+        DataLoader workers forked afterwards share the results instead of each recomputing them.
+        `on_progress(done, total, name)` is called before each one."""
+        total = len(self.source.foregrounds)
+        for k, spec in enumerate(self.source.foregrounds):
+            if on_progress is not None:
+                on_progress(k, total, spec.name)
+            self.store.load(k)
+        if on_progress is not None:
+            on_progress(total, total, "")
+
+    def sample_arrays(self, index: int, epoch: int | None = None) -> dict[str, np.ndarray]:
+        """The sample as H x W x C float32 numpy arrays (what __getitem__ turns into tensors)."""
+        if not 0 <= index < len(self):
+            raise IndexError(f"sample index {index} out of range 0..{len(self) - 1}")
+        epoch = self.epoch if epoch is None else epoch
+        config = self.config
+        rng = np.random.default_rng([config.seed, epoch, index])
+        loaded = self.store.load(index % len(self.source.foregrounds))
+
+        crop_size = int(config.crop_sizes[rng.integers(0, len(config.crop_sizes))])
+        fg, alpha_u8, _ = augment.crop_around_transition(loaded.fg, loaded.alpha, crop_size, rng)
+        fg, alpha_u8 = augment.resize_foreground(fg, alpha_u8, config.size)
+        if rng.random() < config.flip_probability:
+            fg, alpha_u8 = fg[:, ::-1], alpha_u8[:, ::-1]
+        if config.colour_jitter:
+            fg = augment.colour_jitter(np.ascontiguousarray(fg), rng)
+
+        background_path = self.source.backgrounds[int(rng.integers(0, len(self.source.backgrounds)))]
+        bg_u8 = self._backgrounds.get_or_load(background_path, lambda: read_rgb_u8(background_path))
+        bg = augment.random_background_crop(bg_u8, config.size, rng, config.background_zoom)
+
+        alpha_u8 = np.ascontiguousarray(alpha_u8)
+        trimap = random_trimap(alpha_u8, rng, config.effective_trimap_radius)
+        alpha = alpha_u8.astype(np.float32)[:, :, None] / np.float32(255.0)
+        image = alpha * fg + (1.0 - alpha) * bg
+        return {
+            "image": image.astype(np.float32),
+            "alpha": alpha,
+            "trimap": trimap.astype(np.float32)[:, :, None] / np.float32(255.0),
+            "fg": np.ascontiguousarray(fg, np.float32),
+            "bg": bg.astype(np.float32),
+        }
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        arrays = self.sample_arrays(index)
+        return {key: torch.from_numpy(np.ascontiguousarray(value.transpose(2, 0, 1))) for key, value in arrays.items()}
