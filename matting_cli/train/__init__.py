@@ -3,7 +3,7 @@
     config = load_config("configs/dim_teacher.toml", ["iters=2000", "batch_size=16"])
     seed_everything(config.seed)
     model = create_model(config.model, role=config.role)
-    step = alpha_step(lambda m, b: m(b["image"], b["trimap"]))
+    step = alpha_step(lambda m, b: m(torch.cat([b["image"], b["trimap"]], 1)))
     with training_progress(config.iters) as on_step:
         result = train(config, model, dataset, step, "runs/dim-teacher", progress=on_step)
 """

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from matting_cli.errors import PpidError
 
 AMP_MODES = ("none", "bf16", "fp16")
-ROLES = ("teacher", "student")
+ROLES = ("teacher", "baseline", "student")
 
 # Fields that may differ between a run and its resume without changing the loss trajectory.
 RESUME_MAY_CHANGE = frozenset({"log_every", "val_every", "checkpoint_every", "workers", "device", "curves_log_scale"})
@@ -28,7 +28,7 @@ class TrainConfig:
     """The paper's recipe (SPEC §6) as defaults; 0 turns an optional feature off."""
 
     model: str = "dim"  # registry name for create_model
-    role: str = "teacher"  # teacher: RGB + trimap input; student: RGB only
+    role: str = "teacher"  # teacher: RGB + trimap input; baseline and student: RGB only
     train_data: str = ""  # dataset location, recorded so the run can be repeated
     val_data: str = ""
     iters: int = 50_000

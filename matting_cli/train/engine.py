@@ -156,6 +156,7 @@ def _train(config, model, dataset, step_fn, run_dir, validate, resume, progress,
     window_seconds, window_images = 0.0, 0  # speed since the last log line
     tick = time.perf_counter()
     model_path = run_dir / "model.safetensors"
+    opencv_threads = _limit_opencv_threads(config.workers > 0)
     try:
         for step_index, batch in zip(range(start_step, config.iters), loader):
             lr = poly_lr(config.lr, step_index, config.iters, config.poly_power)
@@ -203,6 +204,7 @@ def _train(config, model, dataset, step_fn, run_dir, validate, resume, progress,
             write_safetensors(model_path, state.model_tensors(model))
             write_curves(run_dir / "curves.png", train_log.records, val_log.records, config.curves_log_scale)
     finally:
+        _restore_opencv_threads(opencv_threads)
         for log in (train_log, val_log):
             if log is not None:
                 log.close()
@@ -251,12 +253,30 @@ def _restore_rank_rng(tensors, meta, context: DistContext, device: torch.device,
 
 
 def _one_thread_per_worker(worker_id: int) -> None:
-    """The workers already run in parallel; thread pools inside each only oversubscribe the cores,
-    and OpenCV's can deadlock in a forked child. Sampling does not depend on this."""
-    import cv2  # only worker processes need it
-
-    cv2.setNumThreads(1)
+    """The workers already run in parallel; thread pools inside each only oversubscribe the cores.
+    OpenCV is not touched here: cv2.setNumThreads inside a forked child hangs once the parent has
+    used OpenCV's pool. `_limit_opencv_threads` sets it in the parent before the fork instead."""
     torch.set_num_threads(1)
+
+
+def _limit_opencv_threads(forking: bool) -> int | None:
+    """While forked DataLoader workers exist, OpenCV runs single-threaded in this process (and so in
+    every worker it forks, which inherits the setting without touching the pool). Returns what to
+    restore afterwards, or None when there are no workers."""
+    if not forking:
+        return None
+    import cv2
+
+    previous = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    return previous
+
+
+def _restore_opencv_threads(previous: int | None) -> None:
+    if previous is not None:
+        import cv2
+
+        cv2.setNumThreads(previous)
 
 
 def _to_device(batch: Any, device: torch.device, channels_last: bool) -> Any:

@@ -24,7 +24,7 @@ def alpha_step(forward: Forward) -> StepFn:
     """The step of a plain (non-distilled) run: L_alpha (Eq. 12) of `forward(model, batch)` against
     the batch's "alpha" with regions from its "trimap".
 
-    `forward` says what the model sees: a teacher `lambda m, b: m(b["image"], b["trimap"])`, a
+    `forward` says what the model sees: a teacher `lambda m, b: m(torch.cat([b["image"], b["trimap"]], 1))`, a
     trimap-free student `lambda m, b: m(b["image"])`.
     """
 

@@ -1,0 +1,109 @@
+"""`ppid train`: a trimap-based teacher or a trimap-free baseline, resumable, multi-GPU under torchrun."""
+
+from __future__ import annotations
+
+import os
+from enum import Enum
+from pathlib import Path
+from typing import List, Optional
+
+import torch
+import typer
+from safetensors.torch import load_file
+
+from matting_cli.commands import training_options as opt
+from matting_cli.console import stderr
+from matting_cli.core.models import create_model
+from matting_cli.model_files import save_model_file
+from matting_cli.train import alpha_step, seed_everything, train, training_progress
+
+
+class ModelName(str, Enum):
+    dim = "dim"
+    indexnet = "indexnet"
+    gca = "gca"
+
+
+class TrainRole(str, Enum):
+    teacher = "teacher"
+    baseline = "baseline"
+
+
+def teacher_forward(model, batch):
+    """A teacher sees RGB and the trimap as one 4-channel tensor (the models' input contract)."""
+    return model(torch.cat([batch["image"], batch["trimap"]], dim=1))
+
+
+def rgb_forward(model, batch):
+    return model(batch["image"])
+
+
+def label_weights(run_dir: Path, config: opt.MattingRunConfig, step: int) -> None:
+    """Give RUN_DIR/model.safetensors its identity (model, role, card), so `ppid matte --weights` and
+    `ppid distill --teacher` can load it with nothing else."""
+    path = run_dir / "model.safetensors"
+    card = {
+        "data": opt.describe_data(config),
+        "iterations": step,
+        "config": {k: v for k, v in vars(config).items()},
+        "run_dir": str(run_dir),
+    }
+    save_model_file(path, load_file(str(path)), config.model, config.role, card)
+
+
+def train_command(
+    model: Optional[ModelName] = typer.Option(None, "--model", help="dim, indexnet or gca."),
+    role: Optional[TrainRole] = typer.Option(None, "--role", help="teacher (RGB + trimap) or baseline (RGB only)."),
+    out: Path = opt.OUT,
+    fg_dir: Optional[Path] = opt.FG_DIR,
+    alpha_dir: Optional[Path] = opt.ALPHA_DIR,
+    image_alpha_dir: Optional[Path] = opt.IMAGE_ALPHA_DIR,
+    adobe_root: Optional[Path] = opt.ADOBE_ROOT,
+    bg_dir: Optional[Path] = opt.BG_DIR,
+    val_dir: Optional[Path] = opt.VAL_DIR,
+    val_every: Optional[int] = opt.VAL_EVERY,
+    iters: Optional[int] = opt.ITERS,
+    batch_size: Optional[int] = opt.BATCH_SIZE,
+    crop: Optional[int] = opt.CROP,
+    lr: Optional[float] = opt.LR,
+    workers: Optional[int] = opt.WORKERS,
+    seed: Optional[int] = opt.SEED,
+    device: Optional[str] = opt.DEVICE,
+    amp: Optional[str] = opt.AMP,
+    pretrained: Optional[bool] = opt.PRETRAINED,
+    config_file: Optional[Path] = opt.CONFIG,
+    set_values: Optional[List[str]] = opt.SET,
+    resume: bool = opt.RESUME,
+    quiet: bool = opt.QUIET,
+) -> None:
+    """Train a trimap-based teacher or a trimap-free baseline with the alpha loss (SPEC §5-6)."""
+    given = opt.given_options(
+        model=model, role=role, fg_dir=fg_dir, alpha_dir=alpha_dir, image_alpha_dir=image_alpha_dir,
+        adobe_root=adobe_root, bg_dir=bg_dir, val_dir=val_dir, val_every=val_every, iters=iters,
+        batch_size=batch_size, crop=crop, lr=lr, workers=workers, seed=seed, device=device, amp=amp,
+        pretrained=pretrained,
+    )
+    config = opt.make_config(opt.MattingRunConfig, out, resume, config_file, given, set_values)
+    if config.role == "student":
+        raise opt.UsageError("--role: a student is trained with `ppid distill` (it needs a teacher)")
+    config = type(config)(**{**vars(config), "train_data": opt.describe_data(config), "val_data": config.val_dir})
+
+    dataset = opt.build_dataset(config)
+    validator = opt.build_validator(config, uses_trimap=config.role == "teacher")
+    rank = int(os.environ.get("RANK", "0"))
+    if rank == 0 and not quiet:
+        stderr.print(
+            f"{'resuming' if resume else 'training'} {config.model} {config.role}: {config.iters} steps, "
+            f"batch {config.batch_size}, crop {config.crop}, device {config.device}; data: {config.train_data}"
+        )
+    dataset.prepare()  # estimate foregrounds once, before DataLoader workers fork
+    seed_everything(config.seed)
+    network = create_model(config.model, config.role, pretrained=config.pretrained)
+    step = alpha_step(teacher_forward if config.role == "teacher" else rgb_forward)
+    with training_progress(config.iters, description=f"{config.model} {config.role}", quiet=quiet or rank != 0) as on_step:
+        result = train(config, network, dataset, step, out, validate=validator, resume=resume, progress=on_step)
+    if rank == 0:
+        label_weights(out, config, result.step)
+        if not quiet:
+            losses = ", ".join(f"{k} {v:.4g}" for k, v in result.losses.items())
+            stderr.print(f"done: step {result.step}; {losses}; weights {out / 'model.safetensors'}")

@@ -1,0 +1,142 @@
+"""What `ppid train` and `ppid distill` share: data options, the run config, dataset and validator.
+
+Data locations live in the run's config (`MattingRunConfig`), so `config.json` alone says how to
+rebuild the run and `--resume RUN_DIR` needs no other flag.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import typer
+
+from matting_cli.data.samples import CompositingDataset, SampleConfig
+from matting_cli.data.sources import MattingSource, check_foreground_sizes, fg_alpha_source, image_alpha_source
+from matting_cli.errors import UsageError
+from matting_cli.train import TrainConfig, load_config, load_run_config
+
+
+@dataclasses.dataclass(frozen=True)
+class MattingRunConfig(TrainConfig):
+    """TrainConfig plus where the data is and how the network starts."""
+
+    fg_dir: str = ""
+    alpha_dir: str = ""
+    image_alpha_dir: str = ""
+    adobe_root: str = ""
+    bg_dir: str = ""
+    val_dir: str = ""
+    val_max_side: int = 512  # validation images are matted at this size, as `ppid matte --max-side`
+    pretrained: bool = True  # ImageNet backbone (not available for gca: it trains from scratch)
+    colour_jitter: bool = False
+    samples_per_epoch: int = 0  # 0: one per foreground
+
+
+# Shared Typer options (one definition, used as defaults by both commands).
+FG_DIR = typer.Option(None, "--fg-dir", help="Foreground colours (with --alpha-dir), matched by name.")
+ALPHA_DIR = typer.Option(None, "--alpha-dir", help="Alpha mattes for --fg-dir.")
+IMAGE_ALPHA_DIR = typer.Option(None, "--image-alpha-dir", help="NAME/image.* + NAME/alpha.* folders; foregrounds are estimated.")
+ADOBE_ROOT = typer.Option(None, "--adobe-root", help="Adobe Image Matting / Distinctions-646 root (training split).")
+BG_DIR = typer.Option(None, "--bg-dir", help="Background images composited behind the foregrounds.")
+VAL_DIR = typer.Option(None, "--val-dir", help="Validation: NAME/{image,alpha,trimap} folders or merged/ + alpha/ (+ trimap/).")
+VAL_EVERY = typer.Option(None, "--val-every", help="Validate every K steps (0: only at the end).")
+OUT = typer.Option(..., "--out", help="The run folder (config, checkpoints, logs, curves, weights).")
+ITERS = typer.Option(None, "--iters", help="Optimizer steps.")
+BATCH_SIZE = typer.Option(None, "--batch-size", help="Global batch (split across torchrun ranks).")
+CROP = typer.Option(None, "--crop", help="Training resolution (crops are resized to it).")
+LR = typer.Option(None, "--lr", help="Base learning rate (poly decay 0.9).")
+WORKERS = typer.Option(None, "--workers", help="DataLoader workers per process.")
+SEED = typer.Option(None, "--seed", help="Seed for init, data order and augmentation.")
+DEVICE = typer.Option(None, "--device", help="auto, cpu, cuda, cuda:N or mps.")
+AMP = typer.Option(None, "--amp", help="none, bf16 or fp16 mixed precision (CUDA only).")
+PRETRAINED = typer.Option(None, "--pretrained/--no-pretrained", help="ImageNet backbone init (default: yes, except gca).")
+CONFIG = typer.Option(None, "--config", help="A TOML preset (configs/); command-line options override it.")
+SET = typer.Option(None, "--set", help="Any config key: --set grad_clip=1.0 (repeatable).")
+RESUME = typer.Option(False, "--resume", help="Continue the run in --out from its last checkpoint.")
+QUIET = typer.Option(False, "--quiet", "-q", help="No progress bar.")
+
+
+def given_options(**values: Any) -> dict[str, Any]:
+    """Command-line values as config values: paths as strings, enums as their value, None = not given."""
+    return {
+        name: str(value) if isinstance(value, Path) else getattr(value, "value", value)
+        for name, value in values.items()
+    }
+
+
+def make_config(
+    cls: type[MattingRunConfig],
+    run_dir: Path,
+    resume: bool,
+    config_file: Optional[Path],
+    given: dict[str, Any],
+    extra: Optional[list[str]],
+) -> MattingRunConfig:
+    """The run's config: TOML preset <- options actually given <- --set; or, to resume, config.json."""
+    overrides = {key: value for key, value in given.items() if value is not None}
+    if resume:
+        if not (run_dir / "config.json").is_file():
+            raise UsageError(f"--resume: {run_dir} holds no run to resume (no config.json)")
+        saved = load_run_config(run_dir, cls)
+        values = dataclasses.asdict(saved)
+        values.update(overrides)  # the engine refuses changes that would alter the trajectory
+        return load_config(None, values, cls)
+    if (run_dir / "config.json").exists():
+        raise UsageError(f"--out: {run_dir} already holds a run; add --resume to continue it, or choose a new folder")
+    config = load_config(config_file, list(extra or []), cls)
+    values = dataclasses.asdict(config)
+    values.update(overrides)
+    if values.get("model") == "gca" and given.get("pretrained") is None:
+        values["pretrained"] = False  # no ResNet34 ImageNet weights exist here
+    return load_config(None, values, cls)
+
+
+def build_source(config: MattingRunConfig) -> MattingSource:
+    layouts = [bool(config.fg_dir or config.alpha_dir), bool(config.image_alpha_dir), bool(config.adobe_root)]
+    if sum(layouts) != 1:
+        raise UsageError("give one data layout: --fg-dir with --alpha-dir, or --image-alpha-dir, or --adobe-root")
+    if not config.bg_dir:
+        raise UsageError("--bg-dir is needed: training samples are composited over backgrounds")
+    if config.fg_dir or config.alpha_dir:
+        if not (config.fg_dir and config.alpha_dir):
+            raise UsageError("--fg-dir and --alpha-dir go together")
+        source = fg_alpha_source(config.fg_dir, config.alpha_dir, config.bg_dir)
+    elif config.image_alpha_dir:
+        source = image_alpha_source(config.image_alpha_dir, config.bg_dir)
+    else:
+        from matting_cli.data.adobe_layout import adobe_source
+
+        source = adobe_source(config.adobe_root, "train", config.bg_dir)
+    check_foreground_sizes(source)
+    return source
+
+
+def build_dataset(config: MattingRunConfig) -> CompositingDataset:
+    sample_config = SampleConfig(
+        size=config.crop,
+        seed=config.seed,
+        colour_jitter=config.colour_jitter,
+        samples_per_epoch=config.samples_per_epoch or None,
+    )
+    return CompositingDataset(build_source(config), sample_config)
+
+
+def build_validator(config: MattingRunConfig, uses_trimap: bool) -> Optional[Callable[[Any], dict[str, float]]]:
+    if not config.val_dir:
+        return None
+    from matting_cli.evaluation.validation import load_validation_set, validate
+
+    samples = load_validation_set(config.val_dir)
+    return lambda model: validate(model, samples, uses_trimap, config.val_max_side)
+
+
+def describe_data(config: MattingRunConfig) -> str:
+    if config.image_alpha_dir:
+        where = f"image+alpha {config.image_alpha_dir}"
+    elif config.adobe_root:
+        where = f"adobe {config.adobe_root}"
+    else:
+        where = f"fg {config.fg_dir} + alpha {config.alpha_dir}"
+    return f"{where} over backgrounds {config.bg_dir}"

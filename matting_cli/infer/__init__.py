@@ -1,0 +1,1 @@
+"""Batch inference for `ppid matte`: find inputs, plan outputs, predict alpha, estimate foregrounds, write."""

@@ -1,0 +1,60 @@
+"""One image in, one alpha matte out: resize to the working size, run the network, upsample back.
+
+Large photos are matted at `max_side` on their longer side (the network's receptive field and the
+memory both favour it) and the alpha is upsampled bilinearly to the full size. With a trimap, the
+teacher sees it as its fourth channel, and pixels the trimap marks as definite foreground or
+background keep those values in the result.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import torch
+
+TRIMAP_UNKNOWN = 128
+
+
+def working_size(height: int, width: int, max_side: int) -> tuple[int, int]:
+    """(h, w) with the longer side at most `max_side`, aspect ratio kept, never below 1."""
+    scale = min(1.0, max_side / max(height, width))
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+def _resize(array: np.ndarray, height: int, width: int, interpolation: int) -> np.ndarray:
+    if array.shape[:2] == (height, width):
+        return array
+    return cv2.resize(array, (width, height), interpolation=interpolation)
+
+
+def prepare_input(rgb: np.ndarray, trimap: np.ndarray | None, max_side: int) -> np.ndarray:
+    """C x h x w float32 network input: RGB in [0, 1] (+ trimap / 255 for a teacher)."""
+    h, w = working_size(rgb.shape[0], rgb.shape[1], max_side)
+    small = _resize(rgb, h, w, cv2.INTER_AREA)
+    channels = [small.transpose(2, 0, 1)]
+    if trimap is not None:
+        small_trimap = _resize(trimap, h, w, cv2.INTER_NEAREST).astype(np.float32) / 255.0
+        channels.append(small_trimap[None])
+    return np.ascontiguousarray(np.concatenate(channels, axis=0), dtype=np.float32)
+
+
+@torch.inference_mode()
+def run_network(model: torch.nn.Module, batch: np.ndarray, device: torch.device, dtype: torch.dtype) -> np.ndarray:
+    """N x C x h x w inputs -> N x h x w float32 alpha in [0, 1]."""
+    x = torch.from_numpy(batch).to(device)
+    if dtype == torch.float32:
+        alpha = model(x)
+    else:
+        with torch.autocast(device_type=device.type, dtype=dtype):
+            alpha = model(x)
+    return alpha.float().clamp_(0, 1)[:, 0].cpu().numpy()
+
+
+def finish_alpha(alpha_small: np.ndarray, height: int, width: int, trimap: np.ndarray | None) -> np.ndarray:
+    """Upsample to the image's size; with a trimap, keep its definite regions exactly."""
+    alpha = _resize(alpha_small, height, width, cv2.INTER_LINEAR)
+    alpha = np.clip(alpha, 0.0, 1.0).astype(np.float32)
+    if trimap is not None:
+        alpha[trimap == 0] = 0.0
+        alpha[trimap == 255] = 1.0
+    return alpha

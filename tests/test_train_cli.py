@@ -1,0 +1,106 @@
+"""`ppid train` end to end on a tiny synthetic image+alpha set: run folder, weights, resume, errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from matting_cli.model_files import load_model_file, read_model_info
+from tests.conftest import run_cli
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    """Three photos with soft-edged discs as alpha, four backgrounds, a validation folder."""
+    root = tmp_path_factory.mktemp("data")
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:48, 0:56]
+    for split, count in (("train", 3), ("val", 1)):
+        for i in range(count):
+            folder = root / split / f"s{i}"
+            folder.mkdir(parents=True)
+            radius = np.hypot(yy - 24, xx - 20 - 4 * i)
+            alpha = np.clip((16 - radius) / 4 * 255, 0, 255).astype(np.uint8)
+            Image.fromarray(rng.integers(0, 256, (48, 56, 3), dtype=np.uint8)).save(folder / "image.png")
+            Image.fromarray(alpha).save(folder / "alpha.png")
+    (root / "bg").mkdir()
+    for i in range(4):
+        Image.fromarray(rng.integers(0, 256, (40, 60, 3), dtype=np.uint8)).save(root / "bg" / f"{i}.jpg")
+    return root
+
+
+def _args(data, out, *extra):
+    return [
+        "train", "--model", "indexnet", "--image-alpha-dir", str(data / "train"), "--bg-dir", str(data / "bg"),
+        "--out", str(out), "--iters", "2", "--batch-size", "2", "--crop", "32", "--workers", "0",
+        "--no-pretrained", "--set", "log_every=1", "-q", *extra,
+    ]
+
+
+def test_teacher_run_folder_and_weights(data, tmp_path):
+    out = tmp_path / "run"
+    code = run_cli(_args(data, out, "--role", "teacher", "--val-dir", str(data / "val"), "--set", "val_max_side=64"))
+    assert code == 0
+    for name in ("config.json", "checkpoint.safetensors", "checkpoint.json", "model.safetensors", "log.jsonl", "val.jsonl", "curves.png"):
+        assert (out / name).is_file(), name
+    config = json.loads((out / "config.json").read_text())
+    assert config["config"]["image_alpha_dir"] == str(data / "train") and config["config"]["role"] == "teacher"
+    assert "versions" in config and "git" in config and config["seed"] == 0
+    logs = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert [entry["step"] for entry in logs] == [1, 2] and {"l1", "ce", "grad"} <= set(logs[0]["loss"])
+    metrics = json.loads((out / "val.jsonl").read_text().splitlines()[-1])["metrics"]
+    assert {"sad", "mse", "grad", "conn", "sad_t"} <= set(metrics)
+    info = read_model_info(out / "model.safetensors")
+    assert (info.model, info.role, info.card["iterations"]) == ("indexnet", "teacher", 2)
+    model, _ = load_model_file(out / "model.safetensors")
+    assert model.in_channels == 4
+
+
+def test_baseline_resume_and_refusals(data, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert run_cli(_args(data, out, "--role", "baseline")) == 0
+    assert read_model_info(out / "model.safetensors").role == "baseline"
+    capsys.readouterr()
+    assert run_cli(_args(data, out, "--role", "baseline")) == 2  # the folder holds a run already
+    assert "--resume" in capsys.readouterr().err
+    assert run_cli(["train", "--out", str(out), "--resume", "-q"]) == 0  # finished run: nothing to redo
+    assert run_cli(["train", "--out", str(out), "--resume", "--lr", "0.5", "-q"]) == 1  # would change the run
+    assert "lr" in capsys.readouterr().err
+
+
+def test_usage_errors(data, tmp_path, capsys):
+    assert run_cli(_args(data, tmp_path / "a", "--role", "teacher", "--fg-dir", str(data))) == 2  # two layouts
+    assert run_cli(["train", "--model", "dim", "--image-alpha-dir", str(data / "train"), "--out", str(tmp_path / "b")]) == 2
+    assert "--bg-dir" in capsys.readouterr().err
+    assert run_cli(["train", "--out", str(tmp_path / "c"), "--resume"]) == 2
+
+
+def test_every_preset_loads():
+    from pathlib import Path
+
+    from matting_cli.commands.training_options import MattingRunConfig
+    from matting_cli.train import load_config
+
+    presets = sorted((Path(__file__).parents[1] / "configs").glob("*.toml"))
+    assert len(presets) >= 4
+    for preset in presets:
+        config = load_config(preset, cls=MattingRunConfig)
+        assert config.model in ("dim", "indexnet", "gca") and config.iters > 0
+
+
+def test_loader_workers_do_not_hang_after_the_parent_used_opencv(data, tmp_path):
+    # The parent decodes and estimates foregrounds with OpenCV before the workers fork; touching
+    # OpenCV's thread pool inside a forked worker used to hang the run here.
+    import subprocess
+    import sys
+
+    out = tmp_path / "run"
+    args = _args(data, out, "--role", "baseline")
+    args[args.index("--workers") + 1] = "2"
+    command = [sys.executable, "-m", "matting_cli", *args]
+    done = subprocess.run(command, timeout=240, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert (out / "model.safetensors").is_file()
