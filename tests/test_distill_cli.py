@@ -1,0 +1,113 @@
+"""`ppid distill` end to end on a tiny synthetic image+alpha set: run folder, student weights, teacher
+frozen, ablation switches, teacher as run folder or weights file, errors."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from safetensors.torch import load_file, save_file
+
+from matting_cli.core.models import create_model
+from matting_cli.model_files import load_model_file, read_model_info, save_model_file
+from tests.conftest import run_cli
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("distill_data")
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:48, 0:56]
+    for i in range(3):
+        folder = root / "train" / f"s{i}"
+        folder.mkdir(parents=True)
+        radius = np.hypot(yy - 24, xx - 20 - 4 * i)
+        alpha = np.clip((16 - radius) / 4 * 255, 0, 255).astype(np.uint8)
+        Image.fromarray(rng.integers(0, 256, (48, 56, 3), dtype=np.uint8)).save(folder / "image.png")
+        Image.fromarray(alpha).save(folder / "alpha.png")
+    (root / "bg").mkdir()
+    for i in range(3):
+        Image.fromarray(rng.integers(0, 256, (40, 60, 3), dtype=np.uint8)).save(root / "bg" / f"{i}.jpg")
+    torch.manual_seed(0)
+    teacher = create_model("indexnet", "teacher")
+    save_model_file(root / "teacher.safetensors", teacher.state_dict(), "indexnet", "teacher")
+    baseline = create_model("indexnet", "baseline")
+    save_model_file(root / "baseline.safetensors", baseline.state_dict(), "indexnet", "baseline")
+    # A run folder as the engine leaves it before labelling: plain tensors + config.json.
+    run = root / "teacher_run"
+    run.mkdir()
+    save_file({k: v.contiguous() for k, v in teacher.state_dict().items()}, str(run / "model.safetensors"))
+    (run / "config.json").write_text(json.dumps({"config": {"model": "indexnet", "role": "teacher"}}))
+    return root
+
+
+def _args(data, out, teacher, *extra):
+    return [
+        "distill", "--teacher", str(teacher), "--image-alpha-dir", str(data / "train"), "--bg-dir", str(data / "bg"),
+        "--out", str(out), "--iters", "2", "--batch-size", "2", "--crop", "32", "--workers", "0",
+        "--no-pretrained", "--kernels", "torch", "--set", "log_every=1", "-q", *extra,
+    ]
+
+
+def _digest(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_distill_run_folder_student_weights_and_frozen_teacher(data, tmp_path):
+    out = tmp_path / "run"
+    teacher_file = data / "teacher.safetensors"
+    before = _digest(teacher_file)
+    assert run_cli(_args(data, out, teacher_file)) == 0
+    for name in ("config.json", "checkpoint.safetensors", "checkpoint.json", "model.safetensors", "log.jsonl", "curves.png"):
+        assert (out / name).is_file(), name
+    assert _digest(teacher_file) == before
+    config = json.loads((out / "config.json").read_text())["config"]
+    assert (config["model"], config["role"], config["semantic"], config["local"]) == ("indexnet", "student", "clsd", "ald")
+    logs = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert [entry["step"] for entry in logs] == [1, 2]
+    assert {"alpha_l1", "alpha_ce", "alpha_grad", "clsd_same", "clsd_cross", "ald_feature", "ald_attention"} <= set(logs[0]["loss"])
+
+    # The shipped student: the network alone, loadable as a plain student.
+    info = read_model_info(out / "model.safetensors")
+    assert (info.model, info.role, info.card["iterations"]) == ("indexnet", "student", 2)
+    assert info.card["distillation"]["alpha"] == 0.002  # Table 5 for indexnet
+    tensors = load_file(str(out / "model.safetensors"))
+    assert not any("context" in key for key in tensors)
+    student = create_model("indexnet", role="student")
+    student.load_state_dict(tensors, strict=True)
+    with torch.no_grad():
+        alpha = student.eval()(torch.rand(1, 3, 40, 50))
+    assert alpha.shape == (1, 1, 40, 50) and torch.isfinite(alpha).all()
+    model, _ = load_model_file(out / "model.safetensors")
+    assert model.in_channels == 3
+    # The GC blocks stay in the checkpoint for resuming, and resuming a finished run keeps the student.
+    assert any("teacher_context" in key for key in load_file(str(out / "checkpoint.safetensors")))
+    assert run_cli(["distill", "--out", str(out), "--resume", "-q"]) == 0
+    assert read_model_info(out / "model.safetensors").role == "student"
+
+
+def test_distill_ablation_flags_and_teacher_run_folder(data, tmp_path):
+    out = tmp_path / "run"
+    code = run_cli(_args(data, out, data / "teacher_run", "--semantic", "sd", "--local", "ld", "--alpha-w", "0.5", "--temperature", "2"))
+    assert code == 0
+    logs = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    terms = set(logs[-1]["loss"])
+    assert {"clsd_same", "ald_feature"} <= terms and not {"clsd_cross", "ald_attention"} & terms
+    config = json.loads((out / "config.json").read_text())["config"]
+    assert (config["alpha_w"], config["temperature"], config["lambda1"]) == (0.5, 2.0, None)
+
+
+def test_distill_refusals(data, tmp_path, capsys):
+    assert run_cli(_args(data, tmp_path / "a", data / "baseline.safetensors")) == 1
+    assert "teacher" in capsys.readouterr().err
+    assert run_cli(_args(data, tmp_path / "b", data / "teacher.safetensors", "--model", "dim")) == 2
+    assert "does not match" in capsys.readouterr().err
+    assert run_cli(["distill", "--out", str(tmp_path / "c"), "--image-alpha-dir", str(data / "train")]) == 2
+    assert "--teacher" in capsys.readouterr().err
+    assert run_cli(_args(data, tmp_path / "d", tmp_path / "missing")) == 1
+    assert run_cli(_args(data, tmp_path / "e", data / "teacher.safetensors", "--set", "ald_layers=['decoder.s3']")) == 1
+    assert "ald_layers" in capsys.readouterr().err
