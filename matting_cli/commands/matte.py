@@ -1,0 +1,247 @@
+"""`ppid matte INPUT... OUT_DIR`: trimap-free matting of files and folders, never losing a file."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from enum import Enum
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from matting_cli.console import progress_enabled, stderr, stdout
+from matting_cli.data.image_io import is_image_name, read_image, to_rgb_float
+from matting_cli.devices import describe_device, resolve_device, resolve_precision
+from matting_cli.errors import PpidError, UsageError
+from matting_cli.infer.batch import Manifest, MatteSettings, Models, read_stdin_bytes, run_batch
+from matting_cli.infer.inputs import OUTPUT_KINDS, STDIN, Job, plan_jobs
+from matting_cli.infer.outputs import Background
+from matting_cli.model_files import load_model_file
+from matting_cli.paths import DEFAULT_STUDENT, DEFAULT_TEACHER
+
+
+class ImageFormat(str, Enum):
+    png = "png"
+    tiff = "tiff"
+    webp = "webp"
+    jpg = "jpg"
+
+
+class FgEstimation(str, Enum):
+    ml = "ml"
+    none = "none"
+
+
+class Precision(str, Enum):
+    fp32 = "fp32"
+    fp16 = "fp16"
+    bf16 = "bf16"
+
+
+_EXTENSIONS = {"png": ".png", "tiff": ".tif", "webp": ".webp", "jpg": ".jpg"}
+
+
+def _parse_kinds(text: str) -> list[str]:
+    kinds = [k.strip() for k in text.split(",") if k.strip()]
+    unknown = [k for k in kinds if k not in OUTPUT_KINDS]
+    if not kinds or unknown:
+        raise UsageError(f"--out: choose from {','.join(OUTPUT_KINDS)} (got {text!r})")
+    if "alpha" not in kinds:
+        kinds.insert(0, "alpha")  # the matte is always written: it is what resumes and audits key on
+    return list(dict.fromkeys(kinds))
+
+
+def _parse_color(text: str) -> tuple[int, int, int]:
+    try:
+        parts = tuple(int(p) for p in text.split(","))
+    except ValueError:
+        parts = ()
+    if len(parts) != 3 or not all(0 <= p <= 255 for p in parts):
+        raise UsageError(f"--bg-color: expected R,G,B with values 0-255 (got {text!r})")
+    return parts  # type: ignore[return-value]
+
+
+def _check_format(kinds: list[str], fmt: str, bit_depth: int) -> None:
+    if fmt == "jpg" and "rgba" in kinds:
+        raise UsageError("--format: JPEG has no alpha channel: use --format png, tiff or webp for rgba")
+    if bit_depth == 16 and fmt in ("jpg", "webp"):
+        raise UsageError(f"--bit-depth: {fmt} stores 8 bits only: use --format png or tiff for --bit-depth 16")
+
+
+def _distributed_share(jobs: list[Job]) -> tuple[list[Job], int, int]:
+    """Under torchrun each rank takes every WORLD_SIZE-th file, starting at its RANK."""
+    rank, world = int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
+    return jobs[rank::world], rank, world
+
+
+def _trimap_index(trimap_dir: Path) -> dict[str, Path]:
+    if not trimap_dir.is_dir():
+        raise PpidError(f"{trimap_dir}: trimap folder does not exist")
+    index: dict[str, Path] = {}
+    for path in sorted(trimap_dir.rglob("*")):
+        if path.is_file() and is_image_name(path.name):
+            index.setdefault(path.relative_to(trimap_dir).with_suffix("").as_posix(), path)
+            index.setdefault(path.stem, path)
+    return index
+
+
+def _summary_table(counts: dict[str, int], seconds: float, ignored: int) -> Table:
+    table = Table(title="ppid matte")
+    for column in ("done", "skipped", "failed", "seconds"):
+        table.add_column(column, justify="right")
+    table.add_row(str(counts["done"]), str(counts["skipped"]), str(counts["failed"]), f"{seconds:.1f}")
+    if ignored:
+        table.caption = f"{ignored} non-image file(s) in the input folders were not matted (see --json)"
+    return table
+
+
+def matte_command(
+    paths: List[str] = typer.Argument(..., help="INPUT... OUT_DIR: image files, folders (recursive) or - for stdin, then the output folder."),
+    weights: Optional[Path] = typer.Option(None, "--weights", help="A ppid .safetensors model (default: the shipped student)."),
+    trimap_dir: Optional[Path] = typer.Option(None, "--trimap-dir", help="Trimaps by name; images that have one use the shipped teacher."),
+    out: str = typer.Option("alpha", "--out", help="Comma list of alpha,rgba,fg,comp."),
+    bg_color: Optional[str] = typer.Option(None, "--bg-color", help="R,G,B background for comp (default 255,255,255)."),
+    bg_image: Optional[Path] = typer.Option(None, "--bg-image", help="Background image for comp (scaled to cover)."),
+    fmt: ImageFormat = typer.Option(ImageFormat.png, "--format", help="Output file format."),
+    bit_depth: int = typer.Option(8, "--bit-depth", help="8 or 16 bits per channel (png/tiff for 16)."),
+    fg_estimation: FgEstimation = typer.Option(FgEstimation.ml, "--fg-estimation", help="Foreground colours for rgba/fg/comp."),
+    max_side: int = typer.Option(1024, "--max-side", min=32, help="Longer side the network sees; the alpha is upsampled back."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
+    precision: Precision = typer.Option(Precision.fp32, "--precision", help="fp32, fp16 (GPU) or bf16."),
+    batch_size: int = typer.Option(1, "--batch-size", min=1, help="Images per forward pass (same-size images are batched)."),
+    workers: int = typer.Option(2, "--workers", min=1, help="Threads decoding images ahead of the network."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Redo outputs that already exist (default: skip them)."),
+    fail_fast: bool = typer.Option(False, "--fail-fast", help="Stop at the first file that fails."),
+    flat: bool = typer.Option(False, "--flat", help="Write every output directly in OUT_DIR (no sub-folders)."),
+    json_output: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or start line."),
+) -> None:
+    """Cut out every image: alpha mattes (and RGBA cutouts, foregrounds, composites) into OUT_DIR."""
+    if len(paths) < 2:
+        raise UsageError("INPUT... OUT_DIR: give at least one INPUT and the OUT_DIR")
+    inputs, out_dir = paths[:-1], Path(paths[-1])
+    if inputs.count(STDIN) > 1:
+        raise UsageError("INPUT: '-' (stdin) can be given once")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"OUT_DIR: {out_dir} exists and is not a folder")
+    if bit_depth not in (8, 16):
+        raise UsageError("--bit-depth: must be 8 or 16")
+    if bg_color and bg_image:
+        raise UsageError("--bg-color: give --bg-color or --bg-image, not both")
+    kinds = _parse_kinds(out)
+    _check_format(kinds, fmt.value, bit_depth)
+    try:
+        torch_device = resolve_device(device, int(os.environ.get("LOCAL_RANK", "0")))
+        dtype = resolve_precision(precision.value, torch_device)
+    except PpidError as exc:
+        raise UsageError(str(exc)) from None
+
+    background = Background(color=_parse_color(bg_color) if bg_color else (255, 255, 255))
+    if bg_image:
+        background = Background(image=to_rgb_float(read_image(bg_image)))
+
+    plan = plan_jobs(inputs, out_dir, kinds, _EXTENSIONS[fmt.value], flat)
+    jobs, rank, world = _distributed_share(plan.jobs)
+    trimaps: dict[str, Path] = {}
+    if trimap_dir is not None:
+        index = _trimap_index(trimap_dir)
+        for job in jobs:
+            found = index.get(job.relative.as_posix()) or index.get(job.relative.name)
+            if found is not None:
+                trimaps[job.source] = found
+
+    weights_path = weights or DEFAULT_STUDENT
+    if weights is None and not DEFAULT_STUDENT.is_file():
+        raise PpidError(f"{DEFAULT_STUDENT}: no default student weights are shipped in this checkout; pass --weights PATH")
+    student, info = load_model_file(weights_path, torch_device)
+    if info.role == "teacher":
+        raise PpidError(f"{weights_path}: this is a teacher (it needs a trimap); ppid matte needs a trimap-free model")
+    teacher = None
+    if trimaps:
+        if not DEFAULT_TEACHER.is_file():
+            raise PpidError(f"{DEFAULT_TEACHER}: no teacher weights are shipped, so --trimap-dir cannot be used")
+        teacher, _ = load_model_file(DEFAULT_TEACHER, torch_device)
+    models = Models(student=student, teacher=teacher, device=torch_device, dtype=dtype)
+
+    if not quiet and rank == 0:
+        share = f" · rank {rank}/{world}" if world > 1 else ""
+        stderr.print(
+            f"device: {describe_device(torch_device)} · precision: {precision.value} · "
+            f"weights: {weights_path} ({info.model} {info.role})"
+            + (f" · teacher for {len(trimaps)} trimap(s): {DEFAULT_TEACHER}" if trimaps else "")
+            + share
+        )
+    if plan.ignored and not quiet:
+        stderr.print(f"[yellow]not images (by extension), not matted:[/] {len(plan.ignored)} file(s), e.g. {plan.ignored[0]}")
+
+    stdin_bytes = read_stdin_bytes() if any(j.source == STDIN for j in jobs) else None
+    settings = MatteSettings(
+        kinds=kinds,
+        extension=_EXTENSIONS[fmt.value],
+        bit_depth=bit_depth,
+        fg_method=fg_estimation.value,
+        max_side=max_side,
+        background=background,
+        overwrite=overwrite,
+        fail_fast=fail_fast,
+        batch_size=batch_size,
+        workers=workers,
+    )
+    manifest = Manifest(out_dir)
+    started = time.perf_counter()
+    failures: list[tuple[str, str]] = []
+
+    def record_failure(result) -> None:
+        if result.status == "failed":
+            failures.append((result.job.display, result.error or "failed"))
+            stderr.print(f"[red]failed:[/] {result.job.display}: {result.error}")
+
+    if progress_enabled(quiet):
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeRemainingColumn(),
+        )
+        with Progress(*columns, console=stderr, transient=True) as progress:
+            task = progress.add_task("matting", total=len(jobs), rate="")
+
+            def on_start(job: Job) -> None:
+                progress.update(task, description=f"matting {job.display}")
+
+            def on_done(result) -> None:
+                record_failure(result)
+                elapsed = time.perf_counter() - started
+                done = progress.tasks[0].completed + 1
+                progress.update(task, advance=1, rate=f"{done / max(elapsed, 1e-9):.2f} img/s")
+
+            results = run_batch(jobs, settings, models, trimaps, manifest, on_start, on_done, stdin_bytes)
+    else:
+        results = run_batch(jobs, settings, models, trimaps, manifest, None, record_failure, stdin_bytes)
+
+    seconds = time.perf_counter() - started
+    counts = {status: sum(r.status == status for r in results) for status in ("done", "skipped", "failed")}
+    not_reached = len(jobs) - len(results)  # only with --fail-fast
+    if json_output:
+        summary = {
+            **counts,
+            "not_started": not_reached,
+            "seconds": round(seconds, 3),
+            "device": str(torch_device),
+            "weights": str(weights_path),
+            "failures": [{"input": path, "error": error} for path, error in failures],
+            "ignored": plan.ignored,
+            "manifest": str(manifest.path),
+        }
+        stdout.print_json(json.dumps(summary, ensure_ascii=False))
+    elif not quiet:
+        stderr.print(_summary_table(counts, seconds, len(plan.ignored)))
+    if not_reached and not quiet:
+        stderr.print(f"[red]--fail-fast:[/] stopped; {not_reached} file(s) not started")
+    if counts["failed"]:
+        raise typer.Exit(code=1)

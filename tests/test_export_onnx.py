@@ -1,0 +1,52 @@
+"""`ppid export --format onnx`: the graph runs in ONNX Runtime at new sizes and matches PyTorch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from matting_cli.model_files import save_model_file
+from tests.conftest import run_cli
+
+onnxruntime = pytest.importorskip("onnxruntime")  # installed by the dev extra, so CI runs this
+pytest.importorskip("onnx")
+
+
+@pytest.fixture(scope="module")
+def student(tmp_path_factory):
+    from matting_cli.core.models import create_model
+
+    torch.manual_seed(0)
+    model = create_model("indexnet", "student").eval()
+    path = tmp_path_factory.mktemp("w") / "student.safetensors"
+    save_model_file(path, model.state_dict(), "indexnet", "student")
+    return model, path
+
+
+@pytest.mark.parametrize("fp16, tolerance", [(False, 1e-5), (True, 5e-3)])
+def test_onnx_matches_pytorch_at_dynamic_sizes(tmp_path, student, fp16, tolerance, capsys):
+    model, weights = student
+    out = tmp_path / "student.onnx"
+    args = ["export", str(out), "--format", "onnx", "--weights", str(weights)] + (["--fp16"] if fp16 else [])
+    assert run_cli(args) == 0
+    assert "max |difference|" in capsys.readouterr().out
+    session = onnxruntime.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    for shape in [(1, 3, 32, 32), (2, 3, 37, 70), (1, 3, 17, 100)]:  # none is the 64x96 traced example
+        image = torch.rand(*shape)
+        with torch.inference_mode():
+            expected = model(image).numpy()
+        got = session.run(None, {"image": image.numpy()})[0]
+        assert got.shape == expected.shape
+        assert np.abs(got - expected).max() < tolerance
+
+
+def test_export_refuses_teachers_and_bad_names(tmp_path, capsys):
+    from matting_cli.core.models import create_model
+
+    teacher = tmp_path / "t.safetensors"
+    save_model_file(teacher, create_model("indexnet", "teacher").state_dict(), "indexnet", "teacher")
+    assert run_cli(["export", str(tmp_path / "t.onnx"), "--weights", str(teacher)]) == 1
+    assert "teacher" in capsys.readouterr().err
+    assert run_cli(["export", str(tmp_path / "t.txt"), "--weights", str(teacher)]) == 2
+    assert not (tmp_path / "t.onnx").exists()
