@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -104,3 +105,18 @@ def test_loader_workers_do_not_hang_after_the_parent_used_opencv(data, tmp_path)
     done = subprocess.run(command, timeout=240, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert (out / "model.safetensors").is_file()
+
+
+def test_several_background_folders_form_one_pool(data, tmp_path):
+    from matting_cli.data.sources import list_backgrounds
+
+    extra = tmp_path / "more_bg"
+    extra.mkdir()
+    Image.fromarray(np.zeros((30, 30, 3), np.uint8)).save(extra / "x.png")
+    pool = list_backgrounds([data / "bg", extra])
+    assert len(pool) == 5 and pool[-1] == extra / "x.png"
+    out = tmp_path / "run"
+    args = _args(data, out, "--role", "baseline", "--bg-dir", str(extra))
+    assert run_cli(args) == 0
+    config = json.loads((out / "config.json").read_text())["config"]
+    assert config["bg_dir"].split(os.pathsep) == [str(data / "bg"), str(extra)]

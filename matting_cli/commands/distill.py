@@ -103,7 +103,7 @@ def distill_command(
     alpha_dir: Optional[Path] = opt.ALPHA_DIR,
     image_alpha_dir: Optional[Path] = opt.IMAGE_ALPHA_DIR,
     adobe_root: Optional[Path] = opt.ADOBE_ROOT,
-    bg_dir: Optional[Path] = opt.BG_DIR,
+    bg_dir: Optional[List[Path]] = opt.BG_DIR,
     val_dir: Optional[Path] = opt.VAL_DIR,
     val_every: Optional[int] = opt.VAL_EVERY,
     semantic: Optional[Semantic] = typer.Option(None, "--semantic", help="clsd (default), sd (same-layer only) or none."),

@@ -7,6 +7,7 @@ rebuild the run and `--resume RUN_DIR` needs no other flag.
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -39,7 +40,7 @@ FG_DIR = typer.Option(None, "--fg-dir", help="Foreground colours (with --alpha-d
 ALPHA_DIR = typer.Option(None, "--alpha-dir", help="Alpha mattes for --fg-dir.")
 IMAGE_ALPHA_DIR = typer.Option(None, "--image-alpha-dir", help="NAME/image.* + NAME/alpha.* folders; foregrounds are estimated.")
 ADOBE_ROOT = typer.Option(None, "--adobe-root", help="Adobe Image Matting / Distinctions-646 root (training split).")
-BG_DIR = typer.Option(None, "--bg-dir", help="Background images composited behind the foregrounds.")
+BG_DIR = typer.Option(None, "--bg-dir", help="Background images composited behind the foregrounds (searched recursively; repeat for several folders).")
 VAL_DIR = typer.Option(None, "--val-dir", help="Validation: NAME/{image,alpha,trimap} folders or merged/ + alpha/ (+ trimap/).")
 VAL_EVERY = typer.Option(None, "--val-every", help="Validate every K steps (0: only at the end).")
 OUT = typer.Option(..., "--out", help="The run folder (config, checkpoints, logs, curves, weights).")
@@ -60,10 +61,12 @@ QUIET = typer.Option(False, "--quiet", "-q", help="No progress bar.")
 
 def given_options(**values: Any) -> dict[str, Any]:
     """Command-line values as config values: paths as strings, enums as their value, None = not given."""
-    return {
-        name: str(value) if isinstance(value, Path) else getattr(value, "value", value)
-        for name, value in values.items()
-    }
+    def convert(value: Any) -> Any:
+        if isinstance(value, (list, tuple)):  # a repeatable folder option: one string, as config stores it
+            return os.pathsep.join(str(v) for v in value) if value else None
+        return str(value) if isinstance(value, Path) else getattr(value, "value", value)
+
+    return {name: convert(value) for name, value in values.items()}
 
 
 def make_config(
@@ -139,4 +142,5 @@ def describe_data(config: MattingRunConfig) -> str:
         where = f"adobe {config.adobe_root}"
     else:
         where = f"fg {config.fg_dir} + alpha {config.alpha_dir}"
-    return f"{where} over backgrounds {config.bg_dir}"
+    backgrounds = " + ".join(config.bg_dir.split(os.pathsep))
+    return f"{where} over backgrounds {backgrounds}"

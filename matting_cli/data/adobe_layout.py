@@ -28,7 +28,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from matting_cli.data.sources import ForegroundSpec, MattingSource, is_image_file, require_folder
+from matting_cli.data.sources import background_folders, ForegroundSpec, MattingSource, is_image_file, require_folder
 from matting_cli.errors import InputMismatchError, PpidError
 
 FOREGROUND_GROUPS = ("Adobe-licensed images", "Other")
@@ -131,7 +131,10 @@ def adobe_source(root: str | os.PathLike, split: str, bg_dir: str | os.PathLike)
         seen[stem] = name
         specs.append(ForegroundSpec(name=stem, fg=fg, alpha=alpha, trimap=trimap))
 
-    bg_root = require_folder(bg_dir, "background")
+    folders = background_folders(bg_dir)
+    if len(folders) != 1:
+        raise PpidError("the Adobe layout looks its background names up in one --bg-dir folder; give exactly one")
+    bg_root = require_folder(folders[0], "background")
     bg_names = _read_name_list(bg_list)
     if len(bg_names) % len(specs) != 0:
         raise InputMismatchError(

@@ -82,16 +82,31 @@ def list_images(folder: str | os.PathLike, what: str) -> list[Path]:
     return files
 
 
-def list_backgrounds(bg_dir: str | os.PathLike) -> tuple[Path, ...]:
-    """Every image under `bg_dir`, subfolders included (BSDS500 keeps train/val/test apart), sorted by
-    relative path so the pool, and therefore every seeded choice from it, is the same on any machine."""
-    root = require_folder(bg_dir, "background")
-    files = sorted(
-        (p for p in root.rglob("*") if is_image_file(p) and not any(part.startswith(".") for part in p.relative_to(root).parts)),
-        key=lambda p: p.relative_to(root).as_posix(),
-    )
+def background_folders(bg_dirs: str | os.PathLike | list) -> list[Path]:
+    """One folder, a list of folders, or several joined by os.pathsep ('train:val', as a config stores them)."""
+    if isinstance(bg_dirs, (list, tuple)):
+        parts = [str(p) for p in bg_dirs]
+    else:
+        parts = str(bg_dirs).split(os.pathsep)
+    return [Path(p) for p in parts if p]
+
+
+def list_backgrounds(bg_dirs: str | os.PathLike | list) -> tuple[Path, ...]:
+    """Every image under the background folder(s), subfolders included, sorted by each folder's
+    order then relative path, so the pool, and therefore every seeded choice from it, is the same on
+    any machine. Several folders (e.g. BSDS500 train and val, keeping test out) form one pool."""
+    files: list[Path] = []
+    for folder in background_folders(bg_dirs):
+        root = require_folder(folder, "background")
+        found = sorted(
+            (p for p in root.rglob("*") if is_image_file(p) and not any(part.startswith(".") for part in p.relative_to(root).parts)),
+            key=lambda p: p.relative_to(root).as_posix(),
+        )
+        if not found:
+            raise PpidError(f"{root}: background folder has no images ({', '.join(IMAGE_EXTENSIONS)})")
+        files += found
     if not files:
-        raise PpidError(f"{root}: background folder has no images ({', '.join(IMAGE_EXTENSIONS)})")
+        raise PpidError("no background folder given")
     return tuple(files)
 
 
