@@ -18,6 +18,9 @@ def convert_command(
     labels: Optional[Path] = typer.Option(None, "--labels", help="1001 ImageNet labels (default: imagenet_labels.txt beside --tflite)."),
 ) -> None:
     """Convert MobileNetV2 (tflite) and VGG16 (HED h5) into safetensors with a JSON card each."""
+    for source in (tflite, hed):  # the files first: a missing source is the likelier mistake
+        if not source.is_file():
+            raise PpidError(f"{source}: no such file")
     try:
         import h5py  # noqa: F401  (only checked here; the converter imports it where it reads)
     except ImportError as exc:

