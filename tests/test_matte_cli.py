@@ -249,3 +249,16 @@ def test_ranks_split_the_files(tmp_path, student_weights, monkeypatch):
     inputs = [line["input"] for line in _manifest(out)]
     assert sorted(inputs) == sorted(str(src / f"{i}.png") for i in range(5))  # each file once
     assert len(set(inputs)) == 5
+
+
+def test_output_folder_inside_the_input_is_never_matted(tmp_path, student_weights):
+    src = tmp_path / "photos"
+    src.mkdir()
+    Image.fromarray(_rgb(10, 12)).save(src / "a.png")
+    out = src / "cutouts"
+    args = ["matte", str(src), str(out), "--weights", str(student_weights), "--max-side", MAX_SIDE, "-q", "--overwrite"]
+    assert run_cli(args) == 0
+    assert run_cli(args) == 0  # the second run must not pick up cutouts/a.png as an input
+    inputs = {line["input"] for line in _manifest(out)}
+    assert inputs == {str(src / "a.png")}
+    assert not (out / "cutouts").exists()
