@@ -74,24 +74,28 @@ def read_model_info(path: str | os.PathLike) -> ModelFileInfo:
     return ModelFileInfo(path=path, model=metadata[MODEL_KEY], role=metadata[ROLE_KEY], card=card)
 
 
-def load_model_file(path: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[torch.nn.Module, ModelFileInfo]:
-    """Rebuild the model a weights file describes and load its tensors (strictly), in eval mode, fp32."""
+def build_model(path: str | os.PathLike, model: str, role: str, device: torch.device | str = "cpu") -> torch.nn.Module:
+    """`create_model(model, role)` with the weights file's tensors loaded strictly, fp32, in eval mode."""
     from matting_cli.core.models import create_model
     from safetensors.torch import load_file
 
-    info = read_model_info(path)
+    path = Path(path)
     try:
-        model = create_model(info.model, info.role, pretrained=False)
+        network = create_model(model, role, pretrained=False)
     except PpidError as exc:
-        raise PpidError(f"{info.path}: {exc}") from None
-    state = load_file(str(info.path))
-    state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
-    missing, unexpected = model.load_state_dict(state, strict=False)
+        raise PpidError(f"{path}: {exc}") from None
+    state = {k: v.float() if v.is_floating_point() else v for k, v in load_file(str(path)).items()}
+    missing, unexpected = network.load_state_dict(state, strict=False)
     if missing or unexpected:
         sample = (missing or unexpected)[:3]
         raise PpidError(
-            f"{info.path}: weights do not fit {info.model}/{info.role} "
+            f"{path}: weights do not fit {model}/{role} "
             f"({len(missing)} missing, {len(unexpected)} unexpected tensors, e.g. {', '.join(sample)})"
         )
-    model.eval().to(device)
-    return model, info
+    return network.eval().to(device)
+
+
+def load_model_file(path: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[torch.nn.Module, ModelFileInfo]:
+    """Rebuild the model a weights file describes (its metadata says which) and load its tensors."""
+    info = read_model_info(path)
+    return build_model(info.path, info.model, info.role, device), info

@@ -145,7 +145,6 @@ def distill_command(
         pretrained=pretrained,
     )
     config = opt.make_config(DistillConfig, out, resume, config_file, given, set_values)
-    config = dataclasses.replace(config, train_data=opt.describe_data(config), val_data=config.val_dir)
     run_distillation(config, out, resume, quiet)
 
 

@@ -14,9 +14,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from matting_cli.console import progress_enabled, stderr, stdout
-from matting_cli.data.image_io import is_image_name, read_image, to_rgb_float
+from matting_cli.data.image_io import read_image, to_rgb_float
 from matting_cli.devices import describe_device, resolve_device, resolve_precision
 from matting_cli.errors import PpidError, UsageError
+from matting_cli.evaluation.pairing import index_images
 from matting_cli.infer.batch import Manifest, MatteSettings, Models, read_stdin_bytes, run_batch
 from matting_cli.infer.inputs import OUTPUT_KINDS, STDIN, Job, plan_jobs
 from matting_cli.infer.outputs import Background
@@ -79,13 +80,10 @@ def _distributed_share(jobs: list[Job]) -> tuple[list[Job], int, int]:
 
 
 def _trimap_index(trimap_dir: Path) -> dict[str, Path]:
-    if not trimap_dir.is_dir():
-        raise PpidError(f"{trimap_dir}: trimap folder does not exist")
-    index: dict[str, Path] = {}
-    for path in sorted(trimap_dir.rglob("*")):
-        if path.is_file() and is_image_name(path.name):
-            index.setdefault(path.relative_to(trimap_dir).with_suffix("").as_posix(), path)
-            index.setdefault(path.stem, path)
+    """Trimaps by relative path without extension (as `ppid eval` pairs files), and by bare stem."""
+    index = index_images(trimap_dir, "trimap")
+    for path in list(index.values()):
+        index.setdefault(path.stem, path)
     return index
 
 

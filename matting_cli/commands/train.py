@@ -43,7 +43,7 @@ def label_weights(run_dir: Path, config: opt.MattingRunConfig, step: int) -> Non
     `ppid distill --teacher` can load it with nothing else."""
     path = run_dir / "model.safetensors"
     card = {
-        "data": opt.describe_data(config),
+        "data": config.train_data,
         "iterations": step,
         "config": {k: v for k, v in vars(config).items()},
         "run_dir": str(run_dir),
@@ -86,7 +86,6 @@ def train_command(
     config = opt.make_config(opt.MattingRunConfig, out, resume, config_file, given, set_values)
     if config.role == "student":
         raise opt.UsageError("--role: a student is trained with `ppid distill` (it needs a teacher)")
-    config = type(config)(**{**vars(config), "train_data": opt.describe_data(config), "val_data": config.val_dir})
 
     dataset = opt.build_dataset(config)
     validator = opt.build_validator(config, uses_trimap=config.role == "teacher")

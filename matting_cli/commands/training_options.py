@@ -77,23 +77,23 @@ def make_config(
     given: dict[str, Any],
     extra: Optional[list[str]],
 ) -> MattingRunConfig:
-    """The run's config: TOML preset <- options actually given <- --set; or, to resume, config.json."""
+    """The run's config: TOML preset <- options actually given <- --set; or, to resume, config.json.
+    `train_data` / `val_data` are filled from the data options, so the run records what it read."""
     overrides = {key: value for key, value in given.items() if value is not None}
     if resume:
         if not (run_dir / "config.json").is_file():
             raise UsageError(f"--resume: {run_dir} holds no run to resume (no config.json)")
-        saved = load_run_config(run_dir, cls)
-        values = dataclasses.asdict(saved)
+        values = dataclasses.asdict(load_run_config(run_dir, cls))
         values.update(overrides)  # the engine refuses changes that would alter the trajectory
-        return load_config(None, values, cls)
-    if (run_dir / "config.json").exists():
-        raise UsageError(f"--out: {run_dir} already holds a run; add --resume to continue it, or choose a new folder")
-    config = load_config(config_file, list(extra or []), cls)
-    values = dataclasses.asdict(config)
-    values.update(overrides)
-    if values.get("model") == "gca" and given.get("pretrained") is None:
-        values["pretrained"] = False  # no ResNet34 ImageNet weights exist here
-    return load_config(None, values, cls)
+    else:
+        if (run_dir / "config.json").exists():
+            raise UsageError(f"--out: {run_dir} already holds a run; add --resume to continue it, or choose a new folder")
+        values = dataclasses.asdict(load_config(config_file, list(extra or []), cls))
+        values.update(overrides)
+        if values.get("model") == "gca" and given.get("pretrained") is None:
+            values["pretrained"] = False  # no ResNet34 ImageNet weights exist here
+    config = load_config(None, values, cls)
+    return dataclasses.replace(config, train_data=describe_data(config), val_data=config.val_dir)
 
 
 def build_source(config: MattingRunConfig) -> MattingSource:

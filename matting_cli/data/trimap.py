@@ -18,6 +18,15 @@ TRIMAP_UNKNOWN = 128
 TRIMAP_FOREGROUND = 255
 
 
+def quantize_trimap(trimap: np.ndarray) -> np.ndarray:
+    """A user's grey trimap (any 0-255 values) to {0, 128, 255}: the nearest of the three levels,
+    so dark is background, bright foreground and the rest unknown."""
+    out = np.full(trimap.shape, TRIMAP_UNKNOWN, np.uint8)
+    out[trimap < 64] = TRIMAP_BACKGROUND
+    out[trimap > 191] = TRIMAP_FOREGROUND
+    return out
+
+
 def transition_mask(alpha_u8: np.ndarray) -> np.ndarray:
     """Boolean H x W: pixels that are neither fully transparent nor fully opaque."""
     return (alpha_u8 > 0) & (alpha_u8 < 255)

@@ -3,7 +3,8 @@
 Two folder layouts are read:
 - `NAME/image.* + NAME/alpha.* (+ NAME/trimap.* or trimap1.*)`, as data/alphamatting/val;
 - `merged/ + alpha/ + trimap/` matched by name, as `ppid composite` writes.
-A sample without a trimap gets one from its alpha (unknown = every 0 < alpha < 255 pixel, dilated),
+A sample without a trimap gets one from its alpha (`data.trimap.trimap_from_alpha`: every
+0 < alpha < 255 pixel, widened by VALIDATION_TRIMAP_RADIUS pixels each way),
 so both the whole-image and the transition-region numbers exist for every image.
 """
 
@@ -12,14 +13,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 
 from matting_cli.core.metrics import all_metrics
 from matting_cli.data.image_io import is_image_name, read_gray_u8, read_image, to_rgb_float
+from matting_cli.data.trimap import quantize_trimap, trimap_from_alpha
 from matting_cli.errors import InputMismatchError, PpidError
-from matting_cli.infer.predict import finish_alpha, prepare_input, run_network
+from matting_cli.infer.predict import predict_alpha
+
+VALIDATION_TRIMAP_RADIUS = 10
 
 
 @dataclass(frozen=True)
@@ -38,15 +41,6 @@ def _first(folder: Path, stems: tuple[str, ...]) -> Path | None:
     return None
 
 
-def trimap_from_alpha(alpha: np.ndarray, radius: int = 10) -> np.ndarray:
-    unknown = ((alpha > 0) & (alpha < 255)).astype(np.uint8)
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-    unknown = cv2.dilate(unknown, kernel) > 0
-    trimap = np.where(alpha == 255, 255, 0).astype(np.uint8)
-    trimap[unknown] = 128
-    return trimap
-
-
 def _sample(name: str, image: Path, alpha: Path, trimap: Path | None) -> ValidationSample:
     rgb = to_rgb_float(read_image(image))
     matte = read_gray_u8(alpha)
@@ -56,9 +50,9 @@ def _sample(name: str, image: Path, alpha: Path, trimap: Path | None) -> Validat
         tri = read_gray_u8(trimap)
         if tri.shape != matte.shape:
             raise InputMismatchError(f"{trimap}: size {tri.shape[1]}x{tri.shape[0]} differs from {image}")
-        tri = np.where(tri < 64, 0, np.where(tri > 191, 255, 128)).astype(np.uint8)
+        tri = quantize_trimap(tri)
     else:
-        tri = trimap_from_alpha(matte)
+        tri = trimap_from_alpha(matte, VALIDATION_TRIMAP_RADIUS)
     return ValidationSample(name, rgb, matte, tri)
 
 
@@ -88,21 +82,13 @@ def load_validation_set(folder: str | Path) -> list[ValidationSample]:
     return samples
 
 
-def predict_alpha(model: torch.nn.Module, sample: ValidationSample, uses_trimap: bool, max_side: int) -> np.ndarray:
-    """The model's full-size uint8 alpha for one sample (teachers see the trimap, students do not)."""
-    device = next(model.parameters()).device
-    trimap = sample.trimap if uses_trimap else None
-    x = prepare_input(sample.rgb, trimap, max_side)[None]
-    small = run_network(model, x, device, torch.float32)[0]
-    alpha = finish_alpha(small, sample.alpha.shape[0], sample.alpha.shape[1], trimap)
-    return np.rint(alpha * 255).astype(np.uint8)
-
-
 def validate(model: torch.nn.Module, samples: list[ValidationSample], uses_trimap: bool, max_side: int = 512) -> dict[str, float]:
     """Mean SAD/MSE/Grad/Conn over the set, whole image (`sad`, ...) and transition region (`sad_t`, ...)."""
     totals: dict[str, float] = {}
+    device = next(model.parameters()).device
     for sample in samples:
-        prediction = predict_alpha(model, sample, uses_trimap, max_side)
+        trimap = sample.trimap if uses_trimap else None  # teachers see the trimap, students do not
+        prediction = np.rint(predict_alpha(model, sample.rgb, trimap, max_side, device) * 255).astype(np.uint8)
         for suffix, region in (("", None), ("_t", sample.trimap == 128)):
             for name, value in all_metrics(prediction, sample.alpha, region).items():
                 if value == value:  # skip NaN (empty transition region)

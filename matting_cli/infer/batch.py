@@ -24,6 +24,7 @@ import torch
 
 from matting_cli.data.image_io import decode_image_bytes, read_image, to_gray_u8, to_rgb_float
 from matting_cli.data.image_write import write_image
+from matting_cli.data.trimap import quantize_trimap
 from matting_cli.errors import PpidError
 from matting_cli.infer.inputs import STDIN, Job
 from matting_cli.infer.outputs import Background, build_outputs
@@ -74,14 +75,6 @@ class _Loaded:
     started: float
 
 
-def normalise_trimap(trimap: np.ndarray) -> np.ndarray:
-    """Any grey trimap to {0, 128, 255}: dark is background, bright foreground, the rest unknown."""
-    out = np.full(trimap.shape, 128, np.uint8)
-    out[trimap < 64] = 0
-    out[trimap > 191] = 255
-    return out
-
-
 class Manifest:
     """Appends one JSON line per input; O_APPEND keeps lines whole even with several writers (torchrun)."""
 
@@ -122,7 +115,7 @@ def _load(job: Job, trimap_path: Path | None, settings: MatteSettings, stdin_byt
     rgb = to_rgb_float(image)
     trimap = None
     if trimap_path is not None:
-        trimap = normalise_trimap(to_gray_u8(read_image(trimap_path)))
+        trimap = quantize_trimap(to_gray_u8(read_image(trimap_path)))
         if trimap.shape != rgb.shape[:2]:
             raise PpidError(
                 f"{trimap_path}: trimap is {trimap.shape[1]}x{trimap.shape[0]} but the image "

@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from matting_cli.data.foreground_estimation import estimate_foreground
+from matting_cli.infer.predict import working_size
 
 
 @dataclass(frozen=True)
@@ -33,11 +34,10 @@ def foreground_colours(rgb: np.ndarray, alpha: np.ndarray, method: str, work_sid
     if method == "none":
         return rgb
     height, width = alpha.shape
-    scale = min(1.0, work_side / max(height, width))
-    if scale >= 1.0:
+    h, w = working_size(height, width, work_side)
+    if (h, w) == (height, width):
         fg = estimate_foreground(rgb, alpha)
     else:
-        h, w = max(1, round(height * scale)), max(1, round(width * scale))
         small_rgb = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA)
         small_alpha = cv2.resize(alpha, (w, h), interpolation=cv2.INTER_AREA)
         correction = estimate_foreground(small_rgb, small_alpha) - small_rgb

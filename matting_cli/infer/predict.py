@@ -58,3 +58,16 @@ def finish_alpha(alpha_small: np.ndarray, height: int, width: int, trimap: np.nd
         alpha[trimap == 0] = 0.0
         alpha[trimap == 255] = 1.0
     return alpha
+
+
+def predict_alpha(
+    model: torch.nn.Module,
+    rgb: np.ndarray,
+    trimap: np.ndarray | None,
+    max_side: int,
+    device: torch.device,
+    dtype: torch.dtype = torch.float32,
+) -> np.ndarray:
+    """One image end to end: H x W x 3 RGB (+ trimap for a teacher) -> H x W float32 alpha in [0, 1]."""
+    small = run_network(model, prepare_input(rgb, trimap, max_side)[None], device, dtype)[0]
+    return finish_alpha(small, rgb.shape[0], rgb.shape[1], trimap)

@@ -16,12 +16,10 @@ import json
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file
 from torch import nn
 
-from matting_cli.core.models import create_model
 from matting_cli.errors import PpidError
-from matting_cli.model_files import read_model_info
+from matting_cli.model_files import build_model, read_model_info
 from matting_cli.train.steps import Batch, StepFn
 
 
@@ -66,13 +64,7 @@ def load_teacher(path: str | Path) -> nn.Module:
     """The trimap-based teacher from a `ppid train` run folder (RUN_DIR/model.safetensors with
     RUN_DIR/config.json) or a ppid weights file; frozen (eval mode, requires_grad False), on the CPU."""
     weights, name, _ = teacher_identity(path)
-    teacher = create_model(name, "teacher")
-    state = {key: value.float() if value.is_floating_point() else value for key, value in load_file(str(weights)).items()}
-    try:
-        teacher.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
-        raise PpidError(f"{weights}: the weights do not fit a {name} teacher ({str(exc).strip().splitlines()[0]})") from None
-    teacher.eval()
+    teacher = build_model(weights, name, "teacher")
     teacher.requires_grad_(False)
     return teacher
 
