@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import matlab_reference as reference  # noqa: E402
+from bench.timing import best_of  # noqa: E402
 from matting_cli.core import metrics  # noqa: E402
 
 NAMES = ("sad", "mse", "grad", "conn")
@@ -46,15 +47,6 @@ def synthetic_pair(h: int, w: int, seed: int = 0) -> tuple[np.ndarray, np.ndarra
     trimap[gt == 0] = 0
     trimap[gt == 255] = 255
     return pred, gt, trimap
-
-
-def best_of(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def bench_metrics(size: int) -> None:

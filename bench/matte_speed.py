@@ -20,7 +20,6 @@ import importlib.util
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import cv2
@@ -31,21 +30,12 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from matting_cli.infer.predict import finish_alpha, prepare_input, run_network  # noqa: E402
+from bench.timing import best_of  # noqa: E402
+from matting_cli.infer.predict import finish_alpha, predict_alpha, prepare_input  # noqa: E402
 from matting_cli.model_files import load_model_file, save_model_file  # noqa: E402
 from matting_cli.paths import DEFAULT_STUDENT  # noqa: E402
 
 SIZES = ((800, 600), (1920, 1080))
-
-
-def best(fn, repeat: int) -> float:
-    fn()  # warm-up: oneDNN / ORT pick their kernels on the first call
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def photo(width: int, height: int) -> np.ndarray:
@@ -67,9 +57,7 @@ def student_weights(path: Path | None, scratch: Path) -> tuple[Path, str]:
 
 
 def ppid_torch(model, rgb: np.ndarray, max_side: int) -> None:
-    x = prepare_input(rgb, None, max_side)[None]
-    alpha = run_network(model, x, torch.device("cpu"), torch.float32)[0]
-    finish_alpha(alpha, rgb.shape[0], rgb.shape[1], None)
+    predict_alpha(model, rgb, None, max_side, torch.device("cpu"))
 
 
 def ppid_onnx(session, rgb: np.ndarray, max_side: int) -> None:
@@ -150,7 +138,7 @@ def main() -> None:
         print(f"\n{'input':>10s} {'what':38s} {'s/image':>8s} {'vs RVM':>8s}")
         for width, height in SIZES:
             rgb = photo(width, height)
-            rvm_time = best(lambda: rvm(peer, rgb), args.repeat) if peer else None
+            rvm_time = best_of(lambda: rvm(peer, rgb), args.repeat, warmup=True) if peer else None
             if rvm_time is not None:
                 print(f"{width}x{height:<5d} {'RVM MobileNetV3 ONNX (peer)':38s} {rvm_time:8.3f} {'1.00x':>8s}")
             for max_side in max_sides:
@@ -160,7 +148,7 @@ def main() -> None:
                 if onnx_session is not None:
                     rows.append((f"ppid ONNX Runtime, --max-side {max_side}", lambda: ppid_onnx(onnx_session, rgb, max_side)))
                 for name, fn in rows:
-                    t = best(fn, args.repeat)
+                    t = best_of(fn, args.repeat, warmup=True)
                     ratio = f"{t / rvm_time:7.2f}x" if rvm_time else "     -"
                     print(f"{width}x{height:<5d} {name:38s} {t:8.3f} {ratio:>8s}")
         rss = peak_rss_of_matte(weights, scratch)

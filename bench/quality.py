@@ -39,7 +39,8 @@ from matting_cli.core.metrics import all_metrics  # noqa: E402
 from matting_cli.data.foreground_estimation import estimate_foreground  # noqa: E402
 from matting_cli.data.image_io import read_gray_u8, read_image, to_rgb_float  # noqa: E402
 from matting_cli.data.image_write import write_image  # noqa: E402
-from matting_cli.infer.predict import finish_alpha, prepare_input, run_network  # noqa: E402
+from matting_cli.data.trimap import quantize_trimap  # noqa: E402
+from matting_cli.infer.predict import predict_alpha  # noqa: E402
 from matting_cli.model_files import load_model_file  # noqa: E402
 from matting_cli.paths import DEFAULT_STUDENT, DEFAULT_TEACHER  # noqa: E402
 
@@ -60,8 +61,7 @@ def load_cases(shared: Path) -> tuple[list[Case], list[Case]]:
     real: list[Case] = []
     for folder in sorted((shared / "data/alphamatting/val").iterdir()):
         rgb = to_rgb_float(read_image(folder / "image.png"))
-        trimap = read_gray_u8(folder / "trimap1.png")
-        trimap = np.where(trimap < 64, 0, np.where(trimap > 191, 255, 128)).astype(np.uint8)
+        trimap = quantize_trimap(read_gray_u8(folder / "trimap1.png"))
         real.append(Case(folder.name, rgb, read_gray_u8(folder / "alpha.png"), trimap))
     backgrounds = sorted((shared / "data/backgrounds/bsds500/test").glob("*.jpg"))[:COMPOSITES_PER_IMAGE]
     composites: list[Case] = []
@@ -86,8 +86,7 @@ def ppid_predictor(path: Path, max_side: int):
 
     def predict(case: Case) -> np.ndarray:
         trimap = case.trimap if uses_trimap else None
-        small = run_network(model, prepare_input(case.rgb, trimap, max_side)[None], torch.device("cpu"), torch.float32)[0]
-        return finish_alpha(small, *case.alpha.shape, trimap)
+        return predict_alpha(model, case.rgb, trimap, max_side, torch.device("cpu"))
 
     return predict, f"{info.model} {info.role}" + (" (Trimap1)" if uses_trimap else "")
 
