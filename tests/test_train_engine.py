@@ -122,6 +122,22 @@ def test_gradient_clipping_bounds_the_update(tmp_path):
     assert 0.9 * 0.1 * clip < moved.item() <= 1.1 * 0.1 * clip
 
 
+def test_bf16_autocast_trains_on_the_cpu(tmp_path):
+    """amp="bf16" is the CPU recipe's precision: the forward really runs in bf16 and still learns."""
+    dtypes = []
+
+    def step(model, batch):
+        losses = teacher_step(model, batch)
+        dtypes.append(torch.get_autocast_dtype("cpu") if torch.is_autocast_enabled("cpu") else None)
+        return losses
+
+    run(tmp_path / "run", iters=30, checkpoint_every=30, dropout=0.0, amp="bf16", step_fn=step)
+    assert set(dtypes) == {torch.bfloat16}
+    totals = [loss["total"] for _, _, loss in losses_of(tmp_path / "run")]
+    assert all(math.isfinite(t) for t in totals)
+    assert sum(totals[-5:]) / 5 < 0.6 * sum(totals[:5]) / 5
+
+
 def test_a_step_function_without_total_is_a_programming_error(tmp_path):
     with pytest.raises(ValueError, match="must include 'total'"):
         run(tmp_path / "run", step_fn=lambda model, batch: {"l1": teacher_step(model, batch)["l1"]})
@@ -135,8 +151,8 @@ def test_refusals_are_one_line_errors_naming_the_problem(tmp_path):
         run(tmp_path / "done", resume=True, iters=2, checkpoint_every=2, lr=0.2)
     with pytest.raises(PpidError, match="nothing to resume"):
         run(tmp_path / "empty", resume=True)
-    with pytest.raises(PpidError, match="needs a CUDA device"):
-        run(tmp_path / "amp", amp="bf16")
+    with pytest.raises(PpidError, match="fp16.*needs a CUDA device"):
+        run(tmp_path / "amp", amp="fp16")
     with pytest.raises(PpidError, match=r"^config: batch_size must be > 0 \(got 0\)$"):
         run(tmp_path / "zero", batch_size=0)
 

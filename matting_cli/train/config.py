@@ -39,7 +39,7 @@ class TrainConfig:
     weight_decay: float = 5e-4
     poly_power: float = 0.9  # lr × (1 − step/iters)^power
     grad_clip: float = 0.0  # max global gradient norm; 0 = no clipping
-    amp: str = "none"  # none | bf16 | fp16 (CUDA only)
+    amp: str = "none"  # none | bf16 (CUDA or CPU) | fp16 (CUDA only)
     channels_last: bool = True  # applied on CUDA only, where convolutions gain from it
     seed: int = 0
     log_every: int = 10
