@@ -135,7 +135,10 @@ def test_ald_terms_on_hand_made_values():
     expected = (0.25 - student_map[0, 0, 0, 0]).abs() + (0.25 - student_map[0, 0, 1, 1]).abs()
     assert attention.item() == pytest.approx(expected.item())
     feature, attention = ald_terms(teacher, student, uniform, student_logits, mask, 1.0, attention=False)
-    assert feature.item() == pytest.approx(4.0) and attention is None  # LD: M ≡ 1
+    assert feature.item() == pytest.approx(4.0 / 4) and attention is None  # LD: uniform M ≡ 1/(H·W)
+    # ... which is ALD's feature term under a uniform teacher map: the ablation changes only where
+    # the weight goes, not how much there is.
+    assert feature.item() == pytest.approx(ald_terms(teacher, student, uniform, uniform, mask, 0.5)[0].item())
     empty = torch.zeros_like(mask)
     assert ald_terms(teacher, student, uniform, student_logits, empty, 1.0)[0].item() == 0.0
 

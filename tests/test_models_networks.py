@@ -149,3 +149,27 @@ def test_output_is_the_crop_of_the_padded_output(models):
     x = torch.rand(1, 3, 40, 50)
     with torch.no_grad():
         torch.testing.assert_close(model(x), model(pad_to_multiple(x))[:, :, :40, :50])
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_student_starts_as_its_baseline(name):
+    """Under one seed the student has the baseline's weights plus zero cross-layer convs, so F̄_n = F_n
+    and both compute the same alpha: PPID differs from the baseline only by what it is taught."""
+    torch.manual_seed(3)
+    baseline = create_model(name, "baseline").eval()
+    torch.manual_seed(3)
+    student = create_model(name, "student").eval()
+    student_state = student.state_dict()
+    for key, value in baseline.state_dict().items():
+        assert torch.equal(student_state.pop(key), value), key
+    assert student_state and all(key.startswith("net.cross_layer.") for key in student_state)
+    assert all(torch.count_nonzero(value) == 0 for value in student_state.values())
+    x = torch.rand(1, 3, 40, 56)
+    with torch.no_grad():
+        torch.testing.assert_close(student(x), baseline(x), rtol=0, atol=0)
+
+    # Zero convs still learn: a loss on the merged features gives their weights a gradient.
+    student.train()
+    out = student(torch.rand(2, 3, 32, 32), return_features=True)
+    sum(feature.square().mean() for feature in out["encoder"]).backward()
+    assert all(conv.weight.grad.abs().sum() > 0 for conv in student.net.cross_layer.down)

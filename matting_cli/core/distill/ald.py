@@ -9,7 +9,10 @@
 z is the CBAM spatial-gate logit conv7x7([AP_c(F); MP_c(F)]) that every tapped stage of both
 networks carries (models/spatial_gate.py): the frozen teacher's z gives M^s_T, the student's gives
 M^s_S. Sums run over C, H, W and the batch mean is taken (SPEC §5). The LD ablation is the same
-feature loss with M ≡ 1 and no attention loss.
+feature loss with a uniform attention M ≡ 1/(H·W) and no attention loss. (SPEC reads M ≡ 1, but a
+softmax map sums to 1 over the H·W cells, so M ≡ 1 would weigh the same feature gap H·W times more
+than ALD at the same α - 1600x at stride 8 of a 320 crop - and the ablation would compare loss scales,
+not attention against none. The uniform map has ALD's total weight, spread evenly.)
 
 `ald_terms` dispatches to the reference code below ("torch") or to the fused Triton kernel
 (`kernels/ald_triton.py`, "triton"), which computes the same values and gradients.
@@ -56,14 +59,15 @@ def ald_terms_reference(
     temperature: float,
     attention: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Per-image (L_ALD^f, L_ALD^a), each of shape N; with attention=False (LD): (Σ R (F^T − F^S)², None).
+    """Per-image (L_ALD^f, L_ALD^a), each of shape N; with attention=False (LD):
+    (Σ R (F^T − F^S)² / (H·W), None), the feature loss under a uniform attention map.
 
     Features are N x C x H x W, logits and mask N x 1 x H x W.
     """
     squared = (_loss_precision(teacher_feature) - _loss_precision(student_feature)).square()
     mask = mask.to(squared.dtype)
     if not attention:
-        return (mask * squared).flatten(1).sum(dim=1), None
+        return (mask * squared).flatten(1).sum(dim=1) / mask[0].numel(), None
     teacher_map = attention_map(teacher_logits, temperature)
     student_map = attention_map(student_logits, temperature)
     feature_loss = (mask * teacher_map * squared).flatten(1).sum(dim=1)

@@ -105,8 +105,10 @@ class IndexNet(nn.Module):
 
 def _init_like_indexnet(model: nn.Module, skip: nn.Module) -> None:
     """He-normal convs and unit BNs outside the (pretrainable) backbone, as IndexNet initialises;
-    the CBAM gates keep their own zero init."""
-    kept = set(skip.modules()) | {m for gate in model.modules() if isinstance(gate, SpatialGate) for m in gate.modules()}
+    the CBAM gates and the student's cross-layer convs keep their own zero init."""
+    kept = set(skip.modules()) | {
+        m for part in model.modules() if isinstance(part, (SpatialGate, CrossLayerFusion)) for m in part.modules()
+    }
     for m in model.modules():
         if m in kept:
             continue

@@ -3,7 +3,7 @@
 Reference: `ald.ald_terms_reference`. Per image n, with M_T = softmax_p(z_T / T), M_S likewise:
     feature[n]   = Σ_p R_p M_T,p d2_p,   d2_p = Σ_k (F^T_kp − F^S_kp)²
     attention[n] = Σ_p | R_p M_T,p − R_p M_S,p |
-(LD: M_T ≡ 1 and no attention term.)
+(LD: M_T ≡ 1 in the kernel and no attention term; the wrapper divides by H·W for the uniform map.)
 
 Forward: one small kernel per map gives each image's log-sum-exp of z / T; then one pass over the
 features (tiles of channels x positions) computes d2, the softmax weights and both sums per
@@ -224,4 +224,7 @@ def fused_ald_terms(teacher_feature, student_feature, teacher_logits, student_lo
     feature_loss, attention_loss = _FusedALD.apply(
         teacher_feature, student_feature, teacher_logits, student_logits, mask, float(temperature), bool(attention)
     )
-    return feature_loss, attention_loss if attention else None
+    if not attention:
+        # LD's uniform map 1/(H·W) (ald.py): scaled outside the kernel, autograd carries it back.
+        return feature_loss / (mask.shape[-2] * mask.shape[-1]), None
+    return feature_loss, attention_loss
