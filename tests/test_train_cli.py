@@ -82,13 +82,16 @@ def test_usage_errors(data, tmp_path, capsys):
 def test_every_preset_loads():
     from pathlib import Path
 
+    from matting_cli.commands.distill import DistillConfig
     from matting_cli.commands.training_options import MattingRunConfig
     from matting_cli.train import load_config
 
     presets = sorted((Path(__file__).parents[1] / "configs").glob("*.toml"))
-    assert len(presets) >= 4
+    assert len(presets) >= 5
     for preset in presets:
-        config = load_config(preset, cls=MattingRunConfig)
+        # Distillation presets carry the PPID weights and load as `ppid distill` configs.
+        cls = DistillConfig if preset.stem.endswith("_ppid") else MattingRunConfig
+        config = load_config(preset, cls=cls)
         assert config.model in ("dim", "indexnet", "gca") and config.iters > 0
 
 

@@ -29,7 +29,10 @@ def test_a_run_folder_holds_config_logs_checkpoint_curves_and_weights(tmp_path):
     folder = tmp_path / "run"
     assert {p.name for p in folder.iterdir()} == {
         "config.json", "log.jsonl", "val.jsonl", "checkpoint.json", "checkpoint.safetensors", "curves.png", "model.safetensors",
+        "stretches.jsonl",
     }
+    stretch = json.loads((folder / "stretches.jsonl").read_text())
+    assert stretch["from_step"] == 0 and stretch["hardware"].startswith("cpu: ") and "threads" in stretch["hardware"]
     assert [step for step, _, _ in losses_of(folder)] == [2, 4, 6]
     assert result.step == 6 and result.model_path == folder / "model.safetensors"
 

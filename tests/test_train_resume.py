@@ -79,6 +79,9 @@ def test_interrupted_run_resumes_to_the_identical_trajectory(tmp_path, stop_at_s
     run(tmp_path / "whole", iters=10, checkpoint_every=4)
     assert losses_of(folder) == losses_of(tmp_path / "whole")
     assert_same_weights(folder, tmp_path / "whole")
+    # Each start or resume is a stretch, recorded with where it began.
+    stretches = [json.loads(line) for line in (folder / "stretches.jsonl").read_text().splitlines()]
+    assert [s["from_step"] for s in stretches] == [0, 4 if stop_at_step > 4 else 0]
 
 
 def test_resuming_a_finished_run_changes_nothing(tmp_path):

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from matting_cli.console import progress_enabled, stderr, stdout
 from matting_cli.data.image_io import read_image, to_rgb_float
-from matting_cli.devices import describe_device, resolve_device, resolve_precision
+from matting_cli.devices import PRECISIONS, describe_device, resolve_device, resolve_precision
 from matting_cli.errors import PpidError, UsageError
 from matting_cli.evaluation.pairing import index_images
 from matting_cli.infer.batch import Manifest, MatteSettings, Models, read_stdin_bytes, run_batch
@@ -38,9 +38,14 @@ class FgEstimation(str, Enum):
 
 
 class Precision(str, Enum):
+    auto = "auto"
     fp32 = "fp32"
     fp16 = "fp16"
     bf16 = "bf16"
+
+
+def _precision_name(dtype) -> str:
+    return next(name for name, value in PRECISIONS.items() if value == dtype)
 
 
 _EXTENSIONS = {"png": ".png", "tiff": ".tif", "webp": ".webp", "jpg": ".jpg"}
@@ -109,7 +114,9 @@ def matte_command(
     fg_estimation: FgEstimation = typer.Option(FgEstimation.ml, "--fg-estimation", help="Foreground colours for rgba/fg/comp."),
     max_side: int = typer.Option(1024, "--max-side", min=32, help="Longer side the network sees; the alpha is upsampled back."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
-    precision: Precision = typer.Option(Precision.fp32, "--precision", help="fp32, fp16 (GPU) or bf16."),
+    precision: Precision = typer.Option(
+        Precision.auto, "--precision", help="auto (bf16 where the hardware runs it natively, else fp32), fp32, fp16 (GPU) or bf16."
+    ),
     batch_size: int = typer.Option(1, "--batch-size", min=1, help="Images per forward pass (same-size images are batched)."),
     workers: int = typer.Option(2, "--workers", min=1, help="Threads decoding images ahead of the network."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Redo outputs that already exist (default: skip them)."),
@@ -168,7 +175,8 @@ def matte_command(
     if not quiet and rank == 0:
         share = f" · rank {rank}/{world}" if world > 1 else ""
         stderr.print(
-            f"device: {describe_device(torch_device)} · precision: {precision.value} · "
+            f"device: {describe_device(torch_device)} · precision: {_precision_name(dtype)}"
+            + (" (auto)" if precision == Precision.auto else "") + " · "
             f"weights: {weights_path} ({info.model} {info.role})"
             + (f" · teacher for {len(trimaps)} trimap(s): {DEFAULT_TEACHER}" if trimaps else "")
             + share

@@ -26,7 +26,7 @@ from matting_cli.train import state
 from matting_cli.train.checkpoint_files import CHECKPOINT_JSON, load_checkpoint, save_checkpoint, write_safetensors
 from matting_cli.train.config import TrainConfig, config_differences, config_from_dict, config_to_dict
 from matting_cli.train.curves import write_curves
-from matting_cli.devices import resolve_device
+from matting_cli.devices import describe_hardware, resolve_device
 from matting_cli.train.distributed import (
     DistContext,
     broadcast_from_main,
@@ -97,6 +97,8 @@ def _train(config, model, dataset, step_fn, run_dir, validate, resume, progress,
         raise PpidError(error)
     tensors, meta = checkpoint if checkpoint else ({}, None)
     start_step = meta["step"] if meta else 0
+    if context.is_main:
+        _record_stretch(run_dir, start_step, describe_hardware(device, context.world_size))
 
     # --- model, optimizer, AMP, RNG -----------------------------------------------------------------
     use_channels_last = config.channels_last and device.type == "cuda"
@@ -241,6 +243,16 @@ def _prepare_run_dir(config: TrainConfig, run_dir: Path, resume: bool, context: 
     }
     atomic_write_text(config_path, json.dumps(record, indent=1) + "\n")
     return None
+
+
+def _record_stretch(run_dir: Path, start_step: int, hardware: str) -> None:
+    """One line in stretches.jsonl per start or resume: a run that spans sessions and machines keeps
+    what each part ran on (the weights cards report it; wall time comes from log.jsonl)."""
+    from datetime import datetime, timezone
+
+    line = {"from_step": start_step, "started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "hardware": hardware}
+    with open(run_dir / "stretches.jsonl", "a", encoding="utf-8") as stretches:
+        stretches.write(json.dumps(line) + "\n")
 
 
 def _restore_rank_rng(tensors, meta, context: DistContext, device: torch.device, seed: int) -> None:

@@ -1,0 +1,111 @@
+"""Ship a finished run's weights into weights/: fp16 when quality holds, with a JSON card beside them.
+
+    .venv/bin/python tools/ship_weights.py runs/indexnet-ppid weights/indexnet_ppid_student.safetensors
+
+The run's model is scored on its validation set (config.json's val_dir, at its val_max_side, with the
+exact DIM metrics) twice: as trained (fp32) and with every weight rounded to fp16. The fp16 file ships
+when each SAD (whole image and transition region) stays within 1% of fp32's, else fp32 ships. The card
+(inside the file's metadata and as OUT.json) records what a user needs to trust the file: the data,
+the recipe (the full config), iterations, hardware and training wall time, the validation metrics of
+the shipped weights, the code's commit, and (in the JSON) the file's sha256.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from matting_cli.core.models.pretrained.weights_store import sha256_of  # noqa: E402
+from matting_cli.data.atomic import atomic_write_text  # noqa: E402
+from matting_cli.devices import describe_hardware  # noqa: E402
+from matting_cli.evaluation.validation import load_validation_set, validate  # noqa: E402
+from matting_cli.model_files import load_model_file, save_model_file  # noqa: E402
+from matting_cli.train.run_logs import read_jsonl  # noqa: E402
+
+FP16_SAD_TOLERANCE = 0.01
+
+
+def training_seconds(run_dir: Path) -> float:
+    """Wall time of the training steps (loading + step; validation and checkpoints left out), summed
+    from log.jsonl: each line's speed covers the images since the line before."""
+    seconds, last_step = 0.0, 0
+    batch = json.loads((run_dir / "config.json").read_text())["config"]["batch_size"]
+    for record in read_jsonl(run_dir / "log.jsonl"):
+        seconds += (record["step"] - last_step) * batch / record["images_per_s"]
+        last_step = record["step"]
+    return seconds
+
+
+def hardware_of(run_dir: Path) -> list[dict]:
+    """stretches.jsonl as the engine wrote it; runs started before it existed get this machine's
+    description, marked as such (they were trained on it, tools/ and runs share one machine kind)."""
+    path = run_dir / "stretches.jsonl"
+    if path.is_file():
+        return read_jsonl(path)
+    return [{"hardware": describe_hardware(torch.device("cpu")), "note": "not recorded by the run; the machine that shipped it"}]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run", type=Path, help="a finished ppid train / distill run folder")
+    parser.add_argument("out", type=Path, help="weights/NAME.safetensors")
+    parser.add_argument("--name", help="what the card calls the model (default: from the run)")
+    args = parser.parse_args()
+
+    model, info = load_model_file(args.run / "model.safetensors")
+    record = json.loads((args.run / "config.json").read_text())
+    config = record["config"]
+    samples = load_validation_set(config["val_dir"])
+    uses_trimap = info.role == "teacher"
+    metrics = {"fp32": validate(model, samples, uses_trimap, config["val_max_side"])}
+    rounded = copy.deepcopy(model)
+    with torch.no_grad():
+        for tensor in rounded.state_dict().values():
+            if tensor.is_floating_point():
+                tensor.copy_(tensor.half().float())
+    metrics["fp16"] = validate(rounded, samples, uses_trimap, config["val_max_side"])
+    sads = [key for key in metrics["fp32"] if key.startswith("sad")]
+    fp16_holds = all(abs(metrics["fp16"][k] - metrics["fp32"][k]) <= FP16_SAD_TOLERANCE * metrics["fp32"][k] for k in sads)
+    dtype = "fp16" if fp16_holds else "fp32"
+    for precision, values in metrics.items():
+        print(f"{precision}: " + ", ".join(f"{k} {v:.4g}" for k, v in values.items()))
+    print(f"shipping {dtype}: fp16 {'keeps' if fp16_holds else 'does not keep'} every SAD within {FP16_SAD_TOLERANCE:.0%}")
+
+    card = {
+        "name": args.name or f"{info.model} {info.role}",
+        "model": info.model,
+        "role": info.role,
+        "dtype": dtype,
+        "data": config["train_data"],
+        "iterations": info.card.get("iterations"),
+        "recipe": config,
+        "hardware": hardware_of(args.run),
+        "training_seconds": round(training_seconds(args.run)),
+        "validation": {
+            "data": f"{config['val_dir']} ({len(samples)} images; transition region: their Trimap1 == 128)",
+            "max_side": config["val_max_side"],
+            "metrics": metrics[dtype],
+            "metrics_fp32": metrics["fp32"],
+            "units": "SAD/1000, MSE, Grad/1000, Conn/1000 (DIM MATLAB definitions); *_t over the transition region",
+        },
+        "code": record["git"],
+        "versions": record["versions"],
+        "run": str(args.run),
+        **{key: info.card[key] for key in ("teacher", "distillation") if key in info.card},
+    }
+    save_model_file(args.out, model.state_dict(), info.model, info.role, card, torch.float16 if fp16_holds else None)
+    card.update(file=args.out.name, bytes=args.out.stat().st_size, sha256=sha256_of(args.out))
+    atomic_write_text(args.out.with_suffix(".json"), json.dumps(card, indent=2) + "\n")
+    print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB) and {args.out.with_suffix('.json')}")
+
+
+if __name__ == "__main__":
+    main()
