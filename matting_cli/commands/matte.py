@@ -37,6 +37,11 @@ class FgEstimation(str, Enum):
     none = "none"
 
 
+class Upsampling(str, Enum):
+    guided = "guided"
+    bilinear = "bilinear"
+
+
 class Precision(str, Enum):
     auto = "auto"
     fp32 = "fp32"
@@ -113,6 +118,9 @@ def matte_command(
     bit_depth: int = typer.Option(8, "--bit-depth", help="8 or 16 bits per channel (png/tiff for 16)."),
     fg_estimation: FgEstimation = typer.Option(FgEstimation.ml, "--fg-estimation", help="Foreground colours for rgba/fg/comp."),
     max_side: int = typer.Option(1024, "--max-side", min=32, help="Longer side the network sees; the alpha is upsampled back."),
+    upsample: Upsampling = typer.Option(
+        Upsampling.guided, "--upsample", help="guided (edges follow the photo's) or bilinear: how the alpha returns to full size."
+    ),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
     precision: Precision = typer.Option(
         Precision.auto, "--precision", help="auto (bf16 where the hardware runs it natively, else fp32), fp32, fp16 (GPU) or bf16."
@@ -191,6 +199,7 @@ def matte_command(
         bit_depth=bit_depth,
         fg_method=fg_estimation.value,
         max_side=max_side,
+        upsample=upsample.value,
         background=background,
         overwrite=overwrite,
         fail_fast=fail_fast,

@@ -40,6 +40,7 @@ class MatteSettings:
     bit_depth: int = 8
     fg_method: str = "ml"
     max_side: int = 1024
+    upsample: str = "guided"  # guided | bilinear (infer/predict.py)
     background: Background = field(default_factory=Background)
     overwrite: bool = False
     fail_fast: bool = False
@@ -169,7 +170,8 @@ def run_batch(
     def write_outputs(item: _Loaded, alpha_small: np.ndarray, used: str) -> None:
         try:
             height, width = item.rgb.shape[:2]
-            alpha = finish_alpha(alpha_small, height, width, item.trimap)
+            guide = item.rgb if settings.upsample == "guided" else None
+            alpha = finish_alpha(alpha_small, height, width, item.trimap, guide)
             arrays = build_outputs(
                 item.rgb,
                 alpha,

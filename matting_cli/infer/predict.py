@@ -1,7 +1,9 @@
 """One image in, one alpha matte out: resize to the working size, run the network, upsample back.
 
 Large photos are matted at `max_side` on their longer side (the network's receptive field and the
-memory both favour it) and the alpha is upsampled bilinearly to the full size. With a trimap, the
+memory both favour it) and the alpha is upsampled to the full size: bilinearly, or ("guided") by the
+fast guided filter with the photo as guide, which keeps edges as sharp as the photo's
+(`guided_upsample.py`). With a trimap, the
 teacher sees it as its fourth channel, and pixels the trimap marks as definite foreground or
 background keep those values in the result.
 """
@@ -12,7 +14,10 @@ import cv2
 import numpy as np
 import torch
 
+from matting_cli.infer.guided_upsample import guided_upsample
+
 TRIMAP_UNKNOWN = 128
+UPSAMPLING = ("guided", "bilinear")
 
 
 def working_size(height: int, width: int, max_side: int) -> tuple[int, int]:
@@ -50,9 +55,15 @@ def run_network(model: torch.nn.Module, batch: np.ndarray, device: torch.device,
     return alpha.float().clamp_(0, 1)[:, 0].cpu().numpy()
 
 
-def finish_alpha(alpha_small: np.ndarray, height: int, width: int, trimap: np.ndarray | None) -> np.ndarray:
-    """Upsample to the image's size; with a trimap, keep its definite regions exactly."""
-    alpha = _resize(alpha_small, height, width, cv2.INTER_LINEAR)
+def finish_alpha(
+    alpha_small: np.ndarray, height: int, width: int, trimap: np.ndarray | None, guide: np.ndarray | None = None
+) -> np.ndarray:
+    """Upsample to the image's size (guided by `guide`, the H x W x 3 photo, when given and the
+    network saw a smaller image; else bilinearly); with a trimap, keep its definite regions exactly."""
+    if guide is not None and alpha_small.shape != (height, width):
+        alpha = guided_upsample(alpha_small, guide)
+    else:
+        alpha = _resize(alpha_small, height, width, cv2.INTER_LINEAR)
     alpha = np.clip(alpha, 0.0, 1.0).astype(np.float32)
     if trimap is not None:
         alpha[trimap == 0] = 0.0
@@ -67,7 +78,8 @@ def predict_alpha(
     max_side: int,
     device: torch.device,
     dtype: torch.dtype = torch.float32,
+    upsample: str = "bilinear",
 ) -> np.ndarray:
     """One image end to end: H x W x 3 RGB (+ trimap for a teacher) -> H x W float32 alpha in [0, 1]."""
     small = run_network(model, prepare_input(rgb, trimap, max_side)[None], device, dtype)[0]
-    return finish_alpha(small, rgb.shape[0], rgb.shape[1], trimap)
+    return finish_alpha(small, rgb.shape[0], rgb.shape[1], trimap, rgb if upsample == "guided" else None)
