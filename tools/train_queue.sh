@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Issue 8's runs, one after another on both cores (faster here than two runs side by side; see
+# docs/TRAINING_RUNS.md). Each run starts if its folder is new, resumes from its last checkpoint if
+# not, and is skipped once it has its model.safetensors. Stop it any time (Ctrl-C, kill): the next call
+# continues where the last checkpoint left off.
+#
+#   tools/train_queue.sh                 # every run, in order
+#   tools/train_queue.sh indexnet-ppid   # only the runs named
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"
+PPID=.venv/bin/ppid
+DATA=(--image-alpha-dir ../shared/data/alphamatting/train
+      --bg-dir ../shared/data/backgrounds/bsds500/train --bg-dir ../shared/data/backgrounds/bsds500/val
+      --val-dir ../shared/data/alphamatting/val --workers 1)
+DISTILL=(distill --config configs/cpu_indexnet_ppid.toml --teacher runs/indexnet-teacher)
+
+run() {  # run NAME COMMAND...: start or resume runs/NAME
+  local name=$1; shift
+  local out=runs/$name
+  if [ -f "$out/model.safetensors" ]; then echo "$name: finished"; return; fi
+  if [ -f "$out/config.json" ]; then
+    echo "$name: resuming"; "$PPID" "$1" --out "$out" --resume --workers 1 -q
+  else
+    echo "$name: starting"; "$PPID" "$@" --out "$out" "${DATA[@]}" -q
+  fi
+}
+
+SELECTED="$*"
+queue() {  # queue NAME COMMAND...: run it unless names were given and this is not one of them
+  if [ -n "$SELECTED" ] && [[ " $SELECTED " != *" $1 "* ]]; then return 0; fi
+  run "$@"
+}
+
+queue indexnet-teacher  train --config configs/cpu_indexnet.toml --role teacher --iters 2000
+queue indexnet-ppid     "${DISTILL[@]}"
+queue indexnet-baseline train --config configs/cpu_indexnet.toml --role baseline
+queue indexnet-sd-ald   "${DISTILL[@]}" --semantic sd
+queue indexnet-clsd-ld  "${DISTILL[@]}" --local ld
