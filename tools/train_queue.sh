@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"
-PPID=.venv/bin/ppid
+CLI=.venv/bin/ppid
 DATA=(--image-alpha-dir ../shared/data/alphamatting/train
       --bg-dir ../shared/data/backgrounds/bsds500/train --bg-dir ../shared/data/backgrounds/bsds500/val
       --val-dir ../shared/data/alphamatting/val --workers 1)
@@ -20,9 +20,9 @@ run() {  # run NAME COMMAND...: start or resume runs/NAME
   local out=runs/$name
   if [ -f "$out/model.safetensors" ]; then echo "$name: finished"; return; fi
   if [ -f "$out/config.json" ]; then
-    echo "$name: resuming"; "$PPID" "$1" --out "$out" --resume --workers 1 -q
+    echo "$name: resuming"; "$CLI" "$1" --out "$out" --resume --workers 1 -q
   else
-    echo "$name: starting"; "$PPID" "$@" --out "$out" "${DATA[@]}" -q
+    echo "$name: starting"; "$CLI" "$@" --out "$out" "${DATA[@]}" -q
   fi
 }
 
