@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from matting_cli.core.models.pretrained.weights_store import sha256_of  # noqa: E402
 from matting_cli.data.atomic import atomic_write_text  # noqa: E402
-from matting_cli.devices import describe_hardware  # noqa: E402
+from matting_cli.devices import cpu_model  # noqa: E402
 from matting_cli.evaluation.validation import load_validation_set, validate  # noqa: E402
 from matting_cli.model_files import load_model_file, save_model_file  # noqa: E402
 from matting_cli.train.run_logs import read_jsonl  # noqa: E402
@@ -45,12 +45,14 @@ def training_seconds(run_dir: Path) -> float:
 
 
 def hardware_of(run_dir: Path) -> list[dict]:
-    """stretches.jsonl as the engine wrote it; runs started before it existed get this machine's
-    description, marked as such (they were trained on it, tools/ and runs share one machine kind)."""
+    """stretches.jsonl as the engine wrote it. A run started before the engine recorded stretches gets
+    this machine's processor (issue 8's runs and this tool share one machine kind), marked as such;
+    its thread counts are in docs/TRAINING_RUNS.md."""
     path = run_dir / "stretches.jsonl"
     if path.is_file():
         return read_jsonl(path)
-    return [{"hardware": describe_hardware(torch.device("cpu")), "note": "not recorded by the run; the machine that shipped it"}]
+    return [{"hardware": f"cpu: {cpu_model()}", "note": "not recorded by the run (it predates stretches.jsonl); "
+             "the processor of the machine that shipped it; threads per stretch: docs/TRAINING_RUNS.md"}]
 
 
 def main() -> None:
