@@ -215,7 +215,7 @@ def main() -> None:
     parser.add_argument("--model", action="append", default=[], help="NAME=PATH of a ppid weights file; NAME one of "
                         + ", ".join(ROW_ORDER) + " puts it in that row")
     parser.add_argument("--max-side", type=int, default=512)
-    parser.add_argument("--upsample", choices=("guided", "bilinear"), default="guided", help="as ppid matte's --upsample")
+    parser.add_argument("--upsample", choices=("guided", "bilinear"), default="bilinear", help="as ppid matte's --upsample")
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
     parser.add_argument("--sheet", type=Path)
     parser.add_argument("--results", type=Path, help="write the whole results page (markdown) here")

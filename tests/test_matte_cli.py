@@ -277,7 +277,7 @@ def test_start_line_names_the_precision_auto_chose(tmp_path, student_weights, ca
 
 
 def test_upsampling_choice_reaches_the_written_alpha(tmp_path, student_weights):
-    """--upsample guided (default) and bilinear both write full-size mattes; they differ where the
+    """--upsample bilinear (default) and guided both write full-size mattes; they differ where the
     network worked at a smaller size, and guided is what finish_alpha computes with the photo as guide."""
     from matting_cli.data.image_io import read_gray_u8, read_image, to_rgb_float
     from matting_cli.infer.predict import finish_alpha, prepare_input, run_network
@@ -287,8 +287,8 @@ def test_upsampling_choice_reaches_the_written_alpha(tmp_path, student_weights):
     src.parent.mkdir()
     Image.fromarray(_rgb(150, 200, seed=4)).save(src)
     common = ["--weights", str(student_weights), "--max-side", MAX_SIDE, "--precision", "fp32", "-q"]
-    assert run_cli(["matte", str(src), str(tmp_path / "g"), *common]) == 0
-    assert run_cli(["matte", str(src), str(tmp_path / "b"), *common, "--upsample", "bilinear"]) == 0
+    assert run_cli(["matte", str(src), str(tmp_path / "g"), *common, "--upsample", "guided"]) == 0
+    assert run_cli(["matte", str(src), str(tmp_path / "b"), *common]) == 0
     guided, bilinear = read_gray_u8(tmp_path / "g" / "photo.png"), read_gray_u8(tmp_path / "b" / "photo.png")
     assert guided.shape == bilinear.shape == (150, 200) and not np.array_equal(guided, bilinear)
 

@@ -39,8 +39,8 @@ class MatteSettings:
     extension: str = ".png"
     bit_depth: int = 8
     fg_method: str = "ml"
-    max_side: int = 1024
-    upsample: str = "guided"  # guided | bilinear (infer/predict.py)
+    max_side: int = 320
+    upsample: str = "bilinear"  # bilinear | guided (infer/predict.py)
     background: Background = field(default_factory=Background)
     overwrite: bool = False
     fail_fast: bool = False
