@@ -184,3 +184,50 @@ def test_progress_bar_draws_on_a_terminal_only_and_never_when_quiet(tmp_path, mo
         train(config, fresh_model(config), SyntheticMattingDataset(), teacher_step, tmp_path / "bar", progress=on_step)
     drawn = screen.getvalue()
     assert "toy" in drawn and "3/3" in drawn and "loss" in drawn and "img/s" in drawn
+
+
+@pytest.mark.parametrize("native, expected", [(True, "bf16"), (False, "none")])
+def test_auto_amp_is_bf16_only_where_the_hardware_has_it(tmp_path, monkeypatch, native, expected):
+    from matting_cli.train import engine
+
+    monkeypatch.setattr(engine, "native_bf16", lambda device: native)
+    assert engine.resolve_amp("auto", torch.device("cpu")) == expected
+    dtypes = []
+
+    def step(model, batch):
+        dtypes.append(torch.get_autocast_dtype("cpu") if torch.is_autocast_enabled("cpu") else None)
+        return teacher_step(model, batch)
+
+    run(tmp_path / "run", iters=2, checkpoint_every=2, amp="auto", step_fn=step)
+    assert set(dtypes) == ({torch.bfloat16} if native else {None})
+    stretch = json.loads((tmp_path / "run" / "stretches.jsonl").read_text())
+    assert stretch["amp"] == expected
+
+
+def test_bf16_on_a_cpu_that_would_emulate_it_warns_but_runs(tmp_path, monkeypatch, capsys):
+    from matting_cli.train import engine
+
+    monkeypatch.setattr(engine, "native_bf16", lambda device: False)
+    run(tmp_path / "run", iters=1, checkpoint_every=1, amp="bf16")
+    assert "emulated" in capsys.readouterr().err
+    monkeypatch.setattr(engine, "native_bf16", lambda device: True)
+    run(tmp_path / "native", iters=1, checkpoint_every=1, amp="bf16")
+    assert "emulated" not in capsys.readouterr().err
+
+
+def test_a_run_may_change_its_precision_when_resumed(tmp_path):
+    """A run moved to a machine without native bf16 continues in fp32; each stretch records its amp."""
+    calls = []
+
+    def interrupted(model, batch):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return teacher_step(model, batch)
+
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path / "run", iters=4, checkpoint_every=2, amp="bf16", step_fn=interrupted)
+    run(tmp_path / "run", resume=True, iters=4, checkpoint_every=2, amp="none")
+    stretches = [json.loads(line) for line in (tmp_path / "run" / "stretches.jsonl").read_text().splitlines()]
+    assert [(s["from_step"], s["amp"]) for s in stretches] == [(0, "bf16"), (2, "none")]
+    assert (tmp_path / "run" / "model.safetensors").exists()

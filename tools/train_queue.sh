@@ -20,7 +20,8 @@ run() {  # run NAME COMMAND...: start or resume runs/NAME
   local out=runs/$name
   if [ -f "$out/model.safetensors" ]; then echo "$name: finished"; return; fi
   if [ -f "$out/config.json" ]; then
-    echo "$name: resuming"; "$CLI" "$1" --out "$out" --resume --workers 1 -q
+    # --amp auto: bf16 where this machine has it natively, fp32 where it would be emulated.
+    echo "$name: resuming"; "$CLI" "$1" --out "$out" --resume --workers 1 --amp auto -q
   else
     echo "$name: starting"; "$CLI" "$@" --out "$out" "${DATA[@]}" -q
   fi

@@ -16,11 +16,14 @@ from typing import Any, TypeVar
 
 from matting_cli.errors import PpidError
 
-AMP_MODES = ("none", "bf16", "fp16")
+AMP_MODES = ("none", "bf16", "fp16", "auto")
 ROLES = ("teacher", "baseline", "student")
 
-# Fields that may differ between a run and its resume without changing the loss trajectory.
-RESUME_MAY_CHANGE = frozenset({"log_every", "val_every", "checkpoint_every", "workers", "device", "curves_log_scale"})
+# Fields that may differ between a run and its resume without changing the loss trajectory beyond
+# rounding. `amp` is one: autocast is an approximation of the fp32 recipe, and a run resumed on a
+# machine without native bf16 must be able to drop it (emulated bf16 is ~70x slower than fp32 on an
+# AVX2-only CPU). Each stretch's precision is recorded in stretches.jsonl.
+RESUME_MAY_CHANGE = frozenset({"log_every", "val_every", "checkpoint_every", "workers", "device", "curves_log_scale", "amp"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,7 +42,7 @@ class TrainConfig:
     weight_decay: float = 5e-4
     poly_power: float = 0.9  # lr × (1 − step/iters)^power
     grad_clip: float = 0.0  # max global gradient norm; 0 = no clipping
-    amp: str = "none"  # none | bf16 (CUDA or CPU) | fp16 (CUDA only)
+    amp: str = "none"  # none | bf16 (CUDA or CPU) | fp16 (CUDA only) | auto (bf16 where native, else none)
     channels_last: bool = True  # applied on CUDA only, where convolutions gain from it
     seed: int = 0
     log_every: int = 10

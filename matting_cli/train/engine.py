@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import sys
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -26,7 +27,7 @@ from matting_cli.train import state
 from matting_cli.train.checkpoint_files import CHECKPOINT_JSON, load_checkpoint, save_checkpoint, write_safetensors
 from matting_cli.train.config import TrainConfig, config_differences, config_from_dict, config_to_dict
 from matting_cli.train.curves import write_curves
-from matting_cli.devices import describe_hardware, resolve_device
+from matting_cli.devices import describe_hardware, native_bf16, resolve_device
 from matting_cli.train.distributed import (
     DistContext,
     broadcast_from_main,
@@ -72,19 +73,36 @@ def train(
     """
     context = context_from_env()
     device = resolve_device(config.device, context.local_rank, source="config: device")
-    # bf16 autocast also runs on CPUs (oneDNN: 3x faster than fp32 for IndexNet on this project's
-    # AVX512-BF16 machine, bench/train_step.py); fp16 needs CUDA's loss scaling.
-    if config.amp == "fp16" and device.type != "cuda":
-        raise PpidError(f"config: amp=\"fp16\" needs a CUDA device (this run is on {device.type}); use amp=\"bf16\" or \"none\"")
+    amp = resolve_amp(config.amp, device)
     created_group = init_process_group(context, device)
     try:
-        return _train(config, model, dataset, step_fn, Path(run_dir), validate, resume, progress, context, device)
+        return _train(config, model, dataset, step_fn, Path(run_dir), validate, resume, progress, context, device, amp)
     finally:
         if created_group:
             dist.destroy_process_group()
 
 
-def _train(config, model, dataset, step_fn, run_dir, validate, resume, progress, context: DistContext, device):
+def resolve_amp(name: str, device: torch.device) -> str:
+    """The autocast this stretch of the run uses: "none", "bf16" or "fp16".
+
+    bf16 autocast also runs on CPUs: oneDNN makes it 3x faster than fp32 for IndexNet where the CPU
+    has AVX512-BF16 or AMX (bench/train_step.py), but emulates it elsewhere, ~70x slower than fp32 on
+    an AVX2-only EPYC. "auto" takes bf16 where it is native and fp32 otherwise; an explicit "bf16"
+    on a CPU that would emulate it gets a warning. fp16 needs CUDA's
+    loss scaling."""
+    if name == "auto":
+        return "bf16" if native_bf16(device) else "none"
+    if name == "fp16" and device.type != "cuda":
+        raise PpidError(f"config: amp=\"fp16\" needs a CUDA device (this run is on {device.type}); use amp=\"auto\", \"bf16\" or \"none\"")
+    if name == "bf16" and device.type == "cpu" and not native_bf16(device):
+        # A warning, not an error: the run is correct, only slow, and tests of the bf16 path must run
+        # on any CPU.
+        print("warning: amp=bf16 on this CPU is emulated (no AVX512-BF16 or AMX) and far slower than fp32; "
+              "use --amp auto or --amp none (a resumed run may change it)", file=sys.stderr)
+    return name
+
+
+def _train(config, model, dataset, step_fn, run_dir, validate, resume, progress, context: DistContext, device, amp: str):
     # --- the run folder: rank 0 prepares it and tells every rank what it found --------------------
     outcome: tuple[Any, str | None] = (None, None)
     if context.is_main:
@@ -98,7 +116,7 @@ def _train(config, model, dataset, step_fn, run_dir, validate, resume, progress,
     tensors, meta = checkpoint if checkpoint else ({}, None)
     start_step = meta["step"] if meta else 0
     if context.is_main:
-        _record_stretch(run_dir, start_step, describe_hardware(device, context.world_size))
+        _record_stretch(run_dir, start_step, describe_hardware(device, context.world_size), amp)
 
     # --- model, optimizer, AMP, RNG -----------------------------------------------------------------
     use_channels_last = config.channels_last and device.type == "cuda"
@@ -110,10 +128,10 @@ def _train(config, model, dataset, step_fn, run_dir, validate, resume, progress,
         state.load_model_tensors(model, state.strip_prefix(state.MODEL_PREFIX, tensors), source)
     trainable = [parameter for parameter in model.parameters() if parameter.requires_grad]
     optimizer = torch.optim.SGD(trainable, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
-    scaler = torch.amp.GradScaler("cuda", enabled=config.amp == "fp16")
+    scaler = torch.amp.GradScaler("cuda", enabled=amp == "fp16")
     autocast = (
-        torch.autocast(device_type=device.type, dtype=torch.bfloat16 if config.amp == "bf16" else torch.float16)
-        if config.amp != "none"
+        torch.autocast(device_type=device.type, dtype=torch.bfloat16 if amp == "bf16" else torch.float16)
+        if amp != "none"
         else contextlib.nullcontext()
     )
     if meta:
@@ -245,12 +263,13 @@ def _prepare_run_dir(config: TrainConfig, run_dir: Path, resume: bool, context: 
     return None
 
 
-def _record_stretch(run_dir: Path, start_step: int, hardware: str) -> None:
+def _record_stretch(run_dir: Path, start_step: int, hardware: str, amp: str) -> None:
     """One line in stretches.jsonl per start or resume: a run that spans sessions and machines keeps
     what each part ran on (the weights cards report it; wall time comes from log.jsonl)."""
     from datetime import datetime, timezone
 
-    line = {"from_step": start_step, "started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "hardware": hardware}
+    line = {"from_step": start_step, "started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "hardware": hardware,
+            "amp": amp}
     with open(run_dir / "stretches.jsonl", "a", encoding="utf-8") as stretches:
         stretches.write(json.dumps(line) + "\n")
 
