@@ -21,7 +21,7 @@ ROLES = ("teacher", "baseline", "student")
 
 # Fields that may differ between a run and its resume without changing the loss trajectory beyond
 # rounding. `amp` is one: autocast is an approximation of the fp32 recipe, and a run resumed on a
-# machine without native bf16 must be able to drop it (emulated bf16 is ~70x slower than fp32 on an
+# machine without native bf16 must be able to drop it (emulated bf16 is ~28x slower than fp32 on an
 # AVX2-only CPU). Each stretch's precision is recorded in stretches.jsonl.
 RESUME_MAY_CHANGE = frozenset({"log_every", "val_every", "checkpoint_every", "workers", "device", "curves_log_scale", "amp"})
 

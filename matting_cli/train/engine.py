@@ -86,7 +86,7 @@ def resolve_amp(name: str, device: torch.device) -> str:
     """The autocast this stretch of the run uses: "none", "bf16" or "fp16".
 
     bf16 autocast also runs on CPUs: oneDNN makes it 3x faster than fp32 for IndexNet where the CPU
-    has AVX512-BF16 or AMX (bench/train_step.py), but emulates it elsewhere, ~70x slower than fp32 on
+    has AVX512-BF16 or AMX (bench/train_step.py), but emulates it elsewhere, ~28x slower than fp32 on
     an AVX2-only EPYC. "auto" takes bf16 where it is native and fp32 otherwise; an explicit "bf16"
     on a CPU that would emulate it gets a warning. fp16 needs CUDA's
     loss scaling."""
