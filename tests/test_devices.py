@@ -37,4 +37,5 @@ def test_explicit_precisions_and_refusals():
 def test_hardware_description_names_the_cpu_and_threads():
     text = describe_hardware(CPU)
     assert text.startswith("cpu: ") and text.endswith(f"{torch.get_num_threads()} threads")
+    assert ("(native bf16)" if native_bf16(CPU) else "(no native bf16)") in text
     assert describe_hardware(CPU, world_size=2).endswith("2 processes")
