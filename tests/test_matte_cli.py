@@ -148,7 +148,18 @@ def test_same_stem_two_extensions_in_one_folder_is_refused(tmp_path, student_wei
     Image.fromarray(_rgb(8, 8)).save(src / "x.png")
     Image.fromarray(_rgb(8, 8)).save(src / "x.jpg")
     assert run_cli(["matte", str(src), str(tmp_path / "out"), "--weights", str(student_weights)]) == 2
-    assert "would both write" in capsys.readouterr().err
+    error = capsys.readouterr().err
+    assert "would both write" in error and "--flat" not in error  # no --flat was given to drop
+
+
+def test_files_of_one_name_from_two_folders_are_refused_with_a_way_out(tmp_path, student_weights, capsys):
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        Image.fromarray(_rgb(8, 8)).save(tmp_path / name / "image.png")
+    files = [str(tmp_path / "a" / "image.png"), str(tmp_path / "b" / "image.png")]
+    assert run_cli(["matte", *files, str(tmp_path / "out"), "--weights", str(student_weights)]) == 2
+    error = capsys.readouterr().err
+    assert "would both write" in error and "give a folder that holds both" in error and "--flat" not in error
 
 
 def test_fail_fast_stops_at_first_failure(tmp_path, student_weights):

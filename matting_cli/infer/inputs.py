@@ -88,18 +88,23 @@ def plan_jobs(inputs: list[str], out_dir: Path, kinds: list[str], extension: str
             seen_sources.add(key)
             outputs = {kind: output_file(out_dir, relative, kind, extension) for kind in kinds}
             jobs.append(Job(source=source, relative=relative, outputs=outputs))
-    _refuse_collisions(jobs)
+    _refuse_collisions(jobs, flat)
     return Plan(jobs=jobs, ignored=ignored)
 
 
-def _refuse_collisions(jobs: list[Job]) -> None:
+def _refuse_collisions(jobs: list[Job], flat: bool) -> None:
     writers: dict[Path, Job] = {}
     for job in jobs:
         target = job.outputs[next(iter(job.outputs))]
         other = writers.get(target)
         if other is not None:
-            raise UsageError(
-                f"{job.display} and {other.display} would both write {target}; "
-                "rename one, or drop --flat to keep their folders apart"
-            )
+            # The way out depends on why the names met: --flat dropped their folders, or files named
+            # one by one (which keep no folder) share a name, or one folder holds x.png and x.jpg.
+            if flat:
+                hint = "rename one, or drop --flat to keep their folders apart"
+            elif Path(job.source).parent != Path(other.source).parent:
+                hint = "rename one, or give a folder that holds both (a folder's structure is kept)"
+            else:
+                hint = "rename one"
+            raise UsageError(f"{job.display} and {other.display} would both write {target}; {hint}")
         writers[target] = job
