@@ -11,7 +11,8 @@ The student is built as `ppid distill` builds it (seeded, ImageNet backbone), so
 baseline; the teacher is a finished run, or an unfinished one's last checkpoint.
 
 Run:  .venv/bin/python bench/distill_balance.py --teacher runs/indexnet-teacher --config configs/cpu_indexnet_ppid.toml \
-          --image-alpha-dir ../shared/data/alphamatting/train --bg-dir ../shared/data/backgrounds/bsds500/train
+          --image-alpha-dir ../shared/data/alphamatting/train --bg-dir ../shared/data/backgrounds/bsds500/train \
+          [--student-init weights/indexnet_baseline.safetensors]   (the balance late in training)
 """
 
 from __future__ import annotations
@@ -32,8 +33,10 @@ from matting_cli.commands import training_options as opt  # noqa: E402
 from matting_cli.commands.distill import DistillConfig  # noqa: E402
 from matting_cli.core.distill import DistillationModel, LossWeights  # noqa: E402
 from matting_cli.core.models import create_model  # noqa: E402
+from matting_cli.model_files import load_model_file  # noqa: E402
 from matting_cli.train.config import load_config  # noqa: E402
 from matting_cli.train.distill_step import distill_step, load_teacher  # noqa: E402
+from matting_cli.train.engine import resolve_amp  # noqa: E402
 from matting_cli.train.rng import seed_everything  # noqa: E402
 
 CLSD_TERMS = ("clsd_same", "clsd_cross")
@@ -68,6 +71,9 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=4)
     parser.add_argument("--clsd-share", type=float, default=0.5, help="target CLSD / alpha gradient ratio")
     parser.add_argument("--ald-share", type=float, default=0.25, help="target ALD / alpha gradient ratio")
+    parser.add_argument("--student-init", type=Path, help="start the student from these trimap-free weights (a trained "
+                        "baseline, say: the student is the baseline plus zero cross-layer convs) to see the balance "
+                        "late in training, when L_alpha has been learnt")
     args = parser.parse_args()
 
     config = load_config(args.config, [], DistillConfig)
@@ -76,11 +82,18 @@ def main() -> None:
     settings = config.settings()
     teacher = teacher_from(args.teacher)
     seed_everything(config.seed)
-    objective = DistillationModel(create_model(config.model, "student", pretrained=config.pretrained), settings).train()
+    student = create_model(config.model, "student", pretrained=config.pretrained)
+    if args.student_init:
+        trained, _ = load_model_file(args.student_init)
+        missing, unexpected = student.load_state_dict(trained.state_dict(), strict=False)
+        if unexpected or any(not name.startswith("net.cross_layer.") for name in missing):
+            raise SystemExit(f"{args.student_init}: not a trimap-free {config.model} (missing {missing[:3]}, unexpected {unexpected[:3]})")
+        print(f"student: {args.student_init} (cross-layer convs at their zero init)")
+    objective = DistillationModel(student, settings).train()
     student_parameters = [p for p in objective.student.parameters() if p.requires_grad]
     dataset = opt.build_dataset(config)
     step = distill_step(teacher)
-    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.amp == "bf16")
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=resolve_amp(config.amp, torch.device("cpu")) == "bf16")
 
     ratios: dict[str, list[float]] = {}
     for index in range(args.batches):
