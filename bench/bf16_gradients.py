@@ -39,6 +39,8 @@ from matting_cli.commands import training_options as opt  # noqa: E402
 from matting_cli.commands.train import rgb_forward, teacher_forward  # noqa: E402
 from matting_cli.core.models import create_model  # noqa: E402
 from matting_cli.devices import native_bf16  # noqa: E402
+from matting_cli.model_files import load_model_file  # noqa: E402
+from matting_cli.train import state  # noqa: E402
 from matting_cli.train.config import load_config  # noqa: E402
 from matting_cli.train.steps import alpha_step  # noqa: E402
 
@@ -46,15 +48,12 @@ from matting_cli.train.steps import alpha_step  # noqa: E402
 def model_of(run: Path) -> tuple[torch.nn.Module, dict, str]:
     """The run's finished weights, else its last checkpoint's model, with the run's config."""
     config = json.loads((run / "config.json").read_text())["config"]
-    model = create_model(config["model"], config["role"], pretrained=False)
     if (run / "model.safetensors").is_file():
-        state, where = load_file(str(run / "model.safetensors")), "model.safetensors (finished)"
-    else:
-        tensors = load_file(str(run / "checkpoint.safetensors"))
-        state = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
-        where = f"checkpoint at step {json.loads((run / 'checkpoint.json').read_text())['step']}"
-    model.load_state_dict(state)
-    return model.train(), config, where
+        model, _ = load_model_file(run / "model.safetensors")
+        return model.train(), config, "model.safetensors (finished)"
+    model = create_model(config["model"], config["role"], pretrained=False)
+    model.load_state_dict(state.strip_prefix(state.MODEL_PREFIX, load_file(str(run / "checkpoint.safetensors"))))
+    return model.train(), config, f"checkpoint at step {json.loads((run / 'checkpoint.json').read_text())['step']}"
 
 
 def gradients(model: torch.nn.Module, step, batch: dict, bf16: bool) -> tuple[float, dict[str, torch.Tensor]]:
