@@ -39,6 +39,9 @@ class Kernels(str, Enum):
     triton = "triton"
 
 
+_WEIGHT_NAMES = ("lambda1", "lambda2", "alpha_w", "beta_w", "gamma")  # config names, in LossWeights' order
+
+
 @dataclasses.dataclass(frozen=True)
 class DistillConfig(opt.MattingRunConfig):
     """A `ppid train` config plus the teacher and PPID's knobs (docs/DISTILLATION.md).
@@ -57,6 +60,14 @@ class DistillConfig(opt.MattingRunConfig):
     alpha_w: float | None = None  # α of Eq. 9
     beta_w: float | None = None  # β of Eq. 9
     gamma: float | None = None  # γ of Eq. 18
+    # Where the weights end (each None: constant). Given, the weights go log-linearly from the values
+    # above at the first step to these at the last (core/distill/settings.py scheduled_weights): the
+    # balance against L_alpha changes by orders of magnitude as the alpha is learnt.
+    lambda1_end: float | None = None
+    lambda2_end: float | None = None
+    alpha_w_end: float | None = None
+    beta_w_end: float | None = None
+    gamma_end: float | None = None
     clsd_layers: tuple[str, ...] = ("encoder.s2", "encoder.s4", "encoder.s8", "encoder.s16", "encoder.s32")
     ald_layers: tuple[str, ...] = ("decoder.s8", "decoder.s4", "decoder.s2")
     clsd_reduction: str = "mean"  # mean | sum over C, H, W (core/distill/clsd.py)
@@ -71,7 +82,7 @@ class DistillConfig(opt.MattingRunConfig):
         super().__post_init__()
         if self.role != "student":
             raise PpidError(f"config: role must be 'student' for distillation (got {self.role!r})")
-        for name in ("lambda1", "lambda2", "alpha_w", "beta_w", "gamma"):
+        for name in (*_WEIGHT_NAMES, *(f"{n}_end" for n in _WEIGHT_NAMES)):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
                 raise PpidError(f"config: {name} must be a number >= 0 (got {value!r})")
@@ -81,12 +92,23 @@ class DistillConfig(opt.MattingRunConfig):
         from matting_cli.core.distill import DistillSettings, LossWeights, table5_weights
 
         table = table5_weights(self.model)
-        given = (self.lambda1, self.lambda2, self.alpha_w, self.beta_w, self.gamma)
+        given = [getattr(self, name) for name in _WEIGHT_NAMES]
         weights = LossWeights(*(float(v) if v is not None else d for v, d in zip(given, vars(table).values())))
+        given_end = [getattr(self, f"{name}_end") for name in _WEIGHT_NAMES]
+        weights_end = None
+        if any(v is not None for v in given_end):
+            weights_end = LossWeights(*(float(v) if v is not None else d for v, d in zip(given_end, vars(weights).values())))
         return DistillSettings(
             weights, self.semantic, self.local, float(self.temperature), self.clsd_layers, self.ald_layers,
-            self.kernels, self.clsd_reduction,
+            self.kernels, self.clsd_reduction, weights_end,
         )
+
+
+def _schedule_text(settings) -> str:
+    end = settings.weights_end
+    if end is None:
+        return ""
+    return f" going log-linearly to λ1 {end.lambda1} λ2 {end.lambda2} α {end.alpha} β {end.beta} γ {end.gamma} at the last step"
 
 
 def _teacher_model_name(teacher: str) -> str:
@@ -169,7 +191,7 @@ def run_distillation(config: DistillConfig, out: Path, resume: bool, quiet: bool
         stderr.print(
             f"{'resuming' if resume else 'distilling'} {config.model} student from {config.teacher}: "
             f"semantic {settings.semantic}, local {settings.local}, T {settings.temperature}, "
-            f"λ1 {w.lambda1} λ2 {w.lambda2} α {w.alpha} β {w.beta} γ {w.gamma}, kernels {backend}; "
+            f"λ1 {w.lambda1} λ2 {w.lambda2} α {w.alpha} β {w.beta} γ {w.gamma}{_schedule_text(settings)}, kernels {backend}; "
             f"{config.iters} steps, batch {config.batch_size}, crop {config.crop}; data: {config.train_data}"
         )
     dataset.prepare()  # estimate foregrounds once, before DataLoader workers fork
@@ -188,7 +210,8 @@ def run_distillation(config: DistillConfig, out: Path, resume: bool, quiet: bool
         "iterations": result.step,
         "teacher": config.teacher,
         "distillation": {"semantic": settings.semantic, "local": settings.local, "temperature": settings.temperature,
-                         **dataclasses.asdict(settings.weights)},
+                         **dataclasses.asdict(settings.weights),
+                         **({f"{k}_end": v for k, v in dataclasses.asdict(settings.weights_end).items()} if settings.weights_end else {})},
         "config": dataclasses.asdict(config),
         "run_dir": str(out),
     }

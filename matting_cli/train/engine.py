@@ -185,6 +185,7 @@ def _train(config, model, dataset, step_fn, run_dir, validate, resume, progress,
             for group in optimizer.param_groups:
                 group["lr"] = lr
             batch = _to_device(batch, device, use_channels_last)
+            batch["progress"] = step_index / config.iters  # for terms on a schedule (steps.py)
             with autocast:
                 losses = step_fn(trained, batch)
             if "total" not in losses:

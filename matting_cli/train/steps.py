@@ -4,6 +4,10 @@ The engine owns everything around the step (device moves, AMP, backward, the opt
 function only says how to turn a batch into losses, so `ppid train` and `ppid distill` differ only
 here. It receives the model exactly as the engine holds it (under DDP the wrapper): call it, do not
 reach into `.module`, or gradients will not be synchronised across processes.
+
+Besides the data, the engine puts "progress" in each batch: the fraction of the run done before this
+step (0 at the first, (iters - 1) / iters at the last), a function of the step alone, so a resumed
+run follows a schedule exactly as an uninterrupted one does.
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ from matting_cli.core.distill.settings import (
     TABLE5_WEIGHTS,
     DistillSettings,
     LossWeights,
+    scheduled_weights,
     table5_weights,
 )
 
@@ -47,6 +48,7 @@ __all__ = [
     "context_pooling_reference",
     "feature_distance",
     "resolve_kernels",
+    "scheduled_weights",
     "table5_weights",
     "transition_mask",
 ]

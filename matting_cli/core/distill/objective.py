@@ -63,23 +63,28 @@ class DistillationModel(nn.Module):
             block.kernels = backend
         return backend
 
-    def forward(self, image: torch.Tensor, trimap: torch.Tensor, alpha: torch.Tensor, teacher_outputs: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+    def forward(
+        self, image: torch.Tensor, trimap: torch.Tensor, alpha: torch.Tensor, teacher_outputs: Mapping[str, Any], progress: float = 0.0
+    ) -> dict[str, torch.Tensor]:
         """Loss terms for a batch: RGB `image` (N x 3 x H x W), training `trimap` and ground-truth
-        `alpha` (N x 1 x H x W in [0, 1]), and the frozen teacher's `model(x, return_features=True)`."""
+        `alpha` (N x 1 x H x W in [0, 1]), and the frozen teacher's `model(x, return_features=True)`.
+        `progress` (0..1, the fraction of the run done) picks the weights when they follow a schedule."""
         backend = self._use_kernels(image.device)
         outputs = self.student(image, return_features=True)
         alpha_terms = alpha_loss(outputs["alpha"], alpha, trimap)
         terms = {"alpha_l1": alpha_terms["l1"], "alpha_ce": alpha_terms["ce"], "alpha_grad": alpha_terms["grad"]}
-        terms.update(self.distillation_terms(teacher_outputs, outputs, trimap, backend))
+        terms.update(self.distillation_terms(teacher_outputs, outputs, trimap, backend, self.settings.weights_at(progress)))
         total = alpha_terms["total"]
         for name, value in terms.items():
             if not name.startswith("alpha_"):
                 total = total + value
         return {"total": total, **terms}
 
-    def distillation_terms(self, teacher_outputs, student_outputs, trimap, backend: str = "torch") -> dict[str, torch.Tensor]:
-        """γ-weighted CLSD and ALD terms for the settings' ablation modes."""
-        settings, weights = self.settings, self.settings.weights
+    def distillation_terms(self, teacher_outputs, student_outputs, trimap, backend: str = "torch", weights=None) -> dict[str, torch.Tensor]:
+        """γ-weighted CLSD and ALD terms for the settings' ablation modes, with `weights` (default:
+        the settings' starting weights)."""
+        settings = self.settings
+        weights = settings.weights if weights is None else weights
         terms: dict[str, torch.Tensor] = {}
         if settings.semantic != "none":
             layers = settings.clsd_layers

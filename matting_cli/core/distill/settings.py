@@ -10,7 +10,8 @@ whose F̄_n feed its decoder): the ablations switch loss terms, not networks.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, fields
 
 from matting_cli.errors import PpidError
 
@@ -43,6 +44,21 @@ TABLE5_WEIGHTS = {
 }
 
 
+def scheduled_weights(start: LossWeights, end: LossWeights | None, progress: float) -> LossWeights:
+    """The weights at `progress` (0 at the first step, 1 at the end) of a run going from `start` to
+    `end`: log-linear (a constant factor per step), because the balance they correct spans orders
+    of magnitude - CLSD's and ALD's gradients grow ~20x and ~150x against L_alpha's as it is learnt
+    (docs/TRAINING_RUNS.md). Linear where either end is 0. `end` None: constant `start`."""
+    if end is None:
+        return start
+    t = min(max(float(progress), 0.0), 1.0)
+    values = []
+    for field in fields(LossWeights):
+        a, b = getattr(start, field.name), getattr(end, field.name)
+        values.append(a * math.exp(t * math.log(b / a)) if a > 0 and b > 0 else a + t * (b - a))
+    return LossWeights(*values)
+
+
 def table5_weights(model: str) -> LossWeights:
     if model not in TABLE5_WEIGHTS:
         raise PpidError(f"no Table 5 loss weights for model {model!r}; give every weight explicitly")
@@ -61,6 +77,10 @@ class DistillSettings:
     ald_layers: tuple[str, ...] = DEFAULT_ALD_LAYERS
     kernels: str = "auto"  # auto | torch | triton (kernels/__init__.py)
     clsd_reduction: str = "mean"  # mean | sum over C, H, W (clsd.CLSD_REDUCTIONS)
+    weights_end: LossWeights | None = None  # None: `weights` all run long; else scheduled_weights
+
+    def weights_at(self, progress: float) -> LossWeights:
+        return scheduled_weights(self.weights, self.weights_end, progress)
 
     def __post_init__(self) -> None:
         if self.semantic not in SEMANTIC_MODES:
@@ -76,3 +96,6 @@ class DistillSettings:
         for name, value in vars(self.weights).items():
             if not value >= 0:
                 raise PpidError(f"loss weight {name} must be >= 0 (got {value})")
+        for name, value in vars(self.weights_end or self.weights).items():
+            if not value >= 0:
+                raise PpidError(f"loss weight {name}_end must be >= 0 (got {value})")
