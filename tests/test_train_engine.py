@@ -213,6 +213,9 @@ def test_bf16_on_a_cpu_that_would_emulate_it_warns_but_runs(tmp_path, monkeypatc
     monkeypatch.setattr(engine, "native_bf16", lambda device: True)
     run(tmp_path / "native", iters=1, checkpoint_every=1, amp="bf16")
     assert "emulated" not in capsys.readouterr().err
+    monkeypatch.setattr(engine, "native_bf16", lambda device: False)
+    assert engine.resolve_amp("bf16", torch.device("cpu"), warn=False) == "bf16"  # what ranks > 0 do
+    assert "emulated" not in capsys.readouterr().err
 
 
 def test_a_run_may_change_its_precision_when_resumed(tmp_path):

@@ -73,7 +73,7 @@ def train(
     """
     context = context_from_env()
     device = resolve_device(config.device, context.local_rank, source="config: device")
-    amp = resolve_amp(config.amp, device)
+    amp = resolve_amp(config.amp, device, warn=context.is_main)  # one warning, not one per process
     created_group = init_process_group(context, device)
     try:
         return _train(config, model, dataset, step_fn, Path(run_dir), validate, resume, progress, context, device, amp)
@@ -82,7 +82,7 @@ def train(
             dist.destroy_process_group()
 
 
-def resolve_amp(name: str, device: torch.device) -> str:
+def resolve_amp(name: str, device: torch.device, warn: bool = True) -> str:
     """The autocast this stretch of the run uses: "none", "bf16" or "fp16".
 
     bf16 autocast also runs on CPUs: oneDNN makes it 3x faster than fp32 for IndexNet where the CPU
@@ -94,7 +94,7 @@ def resolve_amp(name: str, device: torch.device) -> str:
         return "bf16" if native_bf16(device) else "none"
     if name == "fp16" and device.type != "cuda":
         raise PpidError(f"config: amp=\"fp16\" needs a CUDA device (this run is on {device.type}); use amp=\"auto\", \"bf16\" or \"none\"")
-    if name == "bf16" and device.type == "cpu" and not native_bf16(device):
+    if warn and name == "bf16" and device.type == "cpu" and not native_bf16(device):
         # A warning, not an error: the run is correct, only slow, and tests of the bf16 path must run
         # on any CPU.
         print("warning: amp=bf16 on this CPU is emulated (no AVX512-BF16 or AMX) and far slower than fp32; "
