@@ -61,7 +61,7 @@ class DistillConfig(opt.MattingRunConfig):
     beta_w: float | None = None  # β of Eq. 9
     gamma: float | None = None  # γ of Eq. 18
     # Where the weights end (each None: constant). Given, the weights go log-linearly from the values
-    # above at the first step to these at the last (core/distill/settings.py scheduled_weights): the
+    # above at the first step to these at the end of the run (core/distill/settings.py scheduled_weights): the
     # balance against L_alpha changes by orders of magnitude as the alpha is learnt.
     lambda1_end: float | None = None
     lambda2_end: float | None = None
@@ -108,7 +108,7 @@ def _schedule_text(settings) -> str:
     end = settings.weights_end
     if end is None:
         return ""
-    return f" going log-linearly to λ1 {end.lambda1} λ2 {end.lambda2} α {end.alpha} β {end.beta} γ {end.gamma} at the last step"
+    return f" going log-linearly to λ1 {end.lambda1} λ2 {end.lambda2} α {end.alpha} β {end.beta} γ {end.gamma} by the end of the run"
 
 
 def _teacher_model_name(teacher: str) -> str:
