@@ -90,7 +90,7 @@ def test_every_preset_loads():
     assert len(presets) >= 5
     for preset in presets:
         # Distillation presets carry the PPID weights and load as `ppid distill` configs.
-        cls = DistillConfig if preset.stem.endswith("_ppid") else MattingRunConfig
+        cls = DistillConfig if "_ppid" in preset.stem else MattingRunConfig
         config = load_config(preset, cls=cls)
         assert config.model in ("dim", "indexnet", "gca") and config.iters > 0
 
