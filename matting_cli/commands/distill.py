@@ -71,6 +71,7 @@ class DistillConfig(opt.MattingRunConfig):
     clsd_layers: tuple[str, ...] = ("encoder.s2", "encoder.s4", "encoder.s8", "encoder.s16", "encoder.s32")
     ald_layers: tuple[str, ...] = ("decoder.s8", "decoder.s4", "decoder.s2")
     clsd_reduction: str = "mean"  # mean | sum over C, H, W (core/distill/clsd.py)
+    clsd_distance: str = "mse"  # mse (Eq. 3) | pearson: 1 - correlation per channel (core/distill/clsd.py)
     kernels: str = "auto"  # auto | torch | triton
     # The paper's SGD recipe with the distillation terms can take one huge step early on (the
     # cross-layer convs see large inputs); clipping keeps the start stable. 0 turns it off.
@@ -100,7 +101,7 @@ class DistillConfig(opt.MattingRunConfig):
             weights_end = LossWeights(*(float(v) if v is not None else d for v, d in zip(given_end, vars(weights).values())))
         return DistillSettings(
             weights, self.semantic, self.local, float(self.temperature), self.clsd_layers, self.ald_layers,
-            self.kernels, self.clsd_reduction, weights_end,
+            self.kernels, self.clsd_reduction, weights_end, self.clsd_distance,
         )
 
 
@@ -210,6 +211,7 @@ def run_distillation(config: DistillConfig, out: Path, resume: bool, quiet: bool
         "iterations": result.step,
         "teacher": config.teacher,
         "distillation": {"semantic": settings.semantic, "local": settings.local, "temperature": settings.temperature,
+                         "clsd_distance": settings.clsd_distance,
                          **dataclasses.asdict(settings.weights),
                          **({f"{k}_end": v for k, v in dataclasses.asdict(settings.weights_end).items()} if settings.weights_end else {})},
         "config": dataclasses.asdict(config),

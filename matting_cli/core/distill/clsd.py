@@ -25,6 +25,19 @@ import torch
 # squared feature difference, next to L_alpha, which is what weights of 0.2 and 1.0 imply.
 CLSD_REDUCTIONS = ("mean", "sum")
 
+# How a teacher and a student feature are compared. "mse" is Eq. 3: the squared difference. "pearson"
+# is 1 - the Pearson correlation of each channel of each image over H, W (0 for the same pattern at any
+# scale or offset, 1 for an unrelated or a dead one, 2 for the opposite), averaged - or, with
+# reduction "sum", summed - over channels. Why it exists: under "mse" the cheapest way for a student
+# to approach a teacher feature it does not correlate with is to shrink its own, and its spatial gates
+# make that one bias away - the CPU students closed encoder.s2's gate to sigmoid(z) ~ 1e-9 and cut
+# their encoder off from the image (bench/encoder_gates.py, docs/TRAINING_RUNS.md). Under "pearson"
+# a dead channel costs what an unrelated one does, so shrinking never pays. (Standardizing both sides
+# and then taking the MSE would not do: a channel shrunk below the variance's eps costs 1, an
+# unrelated one 2.)
+CLSD_DISTANCES = ("mse", "pearson")
+PEARSON_EPS = 1e-12  # keeps a dead channel at correlation 0 instead of 0/0
+
 
 def feature_distance(teacher: torch.Tensor, student: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
     """‖teacher − student‖² per image, averaged over the batch (float32 even under AMP).
@@ -40,6 +53,19 @@ def feature_distance(teacher: torch.Tensor, student: torch.Tensor, reduction: st
     return per_image.mean()
 
 
+def pearson_distance(teacher: torch.Tensor, student: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+    """1 - corr over H, W per channel and image; averaged (or summed) over channels, then over the batch."""
+    if teacher.shape != student.shape:
+        raise ValueError(f"teacher feature {tuple(teacher.shape)} and student feature {tuple(student.shape)} differ")
+    t = teacher.float().flatten(2)
+    s = student.float().flatten(2)
+    t = t - t.mean(dim=2, keepdim=True)
+    s = s - s.mean(dim=2, keepdim=True)
+    corr = (t * s).sum(dim=2) / torch.sqrt(t.square().sum(dim=2) * s.square().sum(dim=2) + PEARSON_EPS)
+    per_image = (1 - corr).sum(dim=1) if reduction == "sum" else (1 - corr).mean(dim=1)
+    return per_image.mean()
+
+
 def clsd_terms(
     teacher: Mapping[str, torch.Tensor],
     student: Mapping[str, torch.Tensor],
@@ -48,20 +74,22 @@ def clsd_terms(
     student_gc: Callable[[str, torch.Tensor], torch.Tensor],
     cross_layer: bool = True,
     reduction: str = "mean",
+    distance: str = "mse",
 ) -> dict[str, torch.Tensor]:
     """The two unweighted sums of Eq. 3 over the layers in `teacher` (tap name -> F_n^T).
 
     `student[name]` is F̄_n^S and `student_cross[name]` is f3x3(F̄_{n−1}^S) at the same layer (absent
     for the first encoder stage, which has no layer below it). `teacher_gc(name, F)` and
     `student_gc(name, F)` apply that layer's GC block. Returns {"same": ..., "cross": ...}; "cross"
-    is left out when `cross_layer` is False (the SD ablation).
+    is left out when `cross_layer` is False (the SD ablation). `distance`: CLSD_DISTANCES.
     """
+    measure = pearson_distance if distance == "pearson" else feature_distance
     same, cross = [], []
     for name, teacher_feature in teacher.items():
         target = teacher_gc(name, teacher_feature)
-        same.append(feature_distance(target, student_gc(name, student[name]), reduction))
+        same.append(measure(target, student_gc(name, student[name]), reduction))
         if cross_layer and name in student_cross:
-            cross.append(feature_distance(target, student_gc(name, student_cross[name]), reduction))
+            cross.append(measure(target, student_gc(name, student_cross[name]), reduction))
     terms = {"same": torch.stack(same).sum()}
     if cross_layer:
         terms["cross"] = torch.stack(cross).sum() if cross else terms["same"].new_zeros(())

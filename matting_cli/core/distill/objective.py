@@ -101,6 +101,7 @@ class DistillationModel(nn.Module):
                 lambda name, feature: self.student_context[_module_key(name)](feature),
                 cross_layer=settings.semantic == "clsd",
                 reduction=settings.clsd_reduction,
+                distance=settings.clsd_distance,
             )
             terms["clsd_same"] = weights.gamma * weights.lambda1 * semantic["same"]
             if "cross" in semantic:

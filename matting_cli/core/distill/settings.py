@@ -78,6 +78,7 @@ class DistillSettings:
     kernels: str = "auto"  # auto | torch | triton (kernels/__init__.py)
     clsd_reduction: str = "mean"  # mean | sum over C, H, W (clsd.CLSD_REDUCTIONS)
     weights_end: LossWeights | None = None  # None: `weights` all run long; else scheduled_weights
+    clsd_distance: str = "mse"  # mse (Eq. 3) | pearson (clsd.CLSD_DISTANCES)
 
     def weights_at(self, progress: float) -> LossWeights:
         return scheduled_weights(self.weights, self.weights_end, progress)
@@ -89,6 +90,8 @@ class DistillSettings:
             raise PpidError(f"local: choose one of {', '.join(LOCAL_MODES)} (got {self.local!r})")
         if self.kernels not in ("auto", "torch", "triton"):
             raise PpidError(f"kernels: choose auto, torch or triton (got {self.kernels!r})")
+        if self.clsd_distance not in ("mse", "pearson"):
+            raise PpidError(f"clsd_distance: choose mse or pearson (got {self.clsd_distance!r})")
         if self.clsd_reduction not in ("mean", "sum"):
             raise PpidError(f"clsd_reduction: choose mean or sum (got {self.clsd_reduction!r})")
         if not self.temperature > 0:
