@@ -36,7 +36,7 @@ queue() {  # queue NAME COMMAND...: run it unless names were given and this is n
 queue indexnet-teacher  train --config configs/cpu_indexnet.toml --role teacher --iters 2000
 queue indexnet-ppid     "${DISTILL[@]}"
 queue indexnet-baseline train --config configs/cpu_indexnet.toml --role baseline
-# The student again with its distillation weights decaying over the run (docs/TRAINING_RUNS.md).
-queue indexnet-ppid-decay distill --config configs/cpu_indexnet_ppid_decay.toml --teacher runs/indexnet-teacher
+# CLSD with the Pearson distance, so the student cannot shut its encoder gates (docs/TRAINING_RUNS.md).
+queue indexnet-ppid-pearson distill --config configs/cpu_indexnet_ppid_pearson.toml --teacher runs/indexnet-teacher
 queue indexnet-sd-ald   "${DISTILL[@]}" --semantic sd
 queue indexnet-clsd-ld  "${DISTILL[@]}" --local ld

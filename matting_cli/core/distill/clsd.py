@@ -36,7 +36,10 @@ CLSD_REDUCTIONS = ("mean", "sum")
 # and then taking the MSE would not do: a channel shrunk below the variance's eps costs 1, an
 # unrelated one 2.)
 CLSD_DISTANCES = ("mse", "pearson")
-PEARSON_EPS = 1e-12  # keeps a dead channel at correlation 0 instead of 0/0
+# Added to each side's variance per value (BatchNorm's eps): a dead channel gets correlation 0, not
+# 0/0, and a bounded gradient. The student's cross-layer projections start exactly at zero; with a
+# vanishing eps their first gradients were ~1e6 times L_alpha's (bench/distill_balance.py).
+PEARSON_EPS = 1e-5
 
 
 def feature_distance(teacher: torch.Tensor, student: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
@@ -61,7 +64,8 @@ def pearson_distance(teacher: torch.Tensor, student: torch.Tensor, reduction: st
     s = student.float().flatten(2)
     t = t - t.mean(dim=2, keepdim=True)
     s = s - s.mean(dim=2, keepdim=True)
-    corr = (t * s).sum(dim=2) / torch.sqrt(t.square().sum(dim=2) * s.square().sum(dim=2) + PEARSON_EPS)
+    floor = t.shape[2] * PEARSON_EPS
+    corr = (t * s).sum(dim=2) / torch.sqrt((t.square().sum(dim=2) + floor) * (s.square().sum(dim=2) + floor))
     per_image = (1 - corr).sum(dim=1) if reduction == "sum" else (1 - corr).mean(dim=1)
     return per_image.mean()
 
