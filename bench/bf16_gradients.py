@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import os
 import sys
 import time
@@ -30,30 +29,16 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from matting_cli.commands import training_options as opt  # noqa: E402
 from matting_cli.commands.train import rgb_forward, teacher_forward  # noqa: E402
-from matting_cli.core.models import create_model  # noqa: E402
 from matting_cli.devices import native_bf16  # noqa: E402
-from matting_cli.model_files import load_model_file  # noqa: E402
-from matting_cli.train import state  # noqa: E402
 from matting_cli.train.config import load_config  # noqa: E402
 from matting_cli.train.steps import alpha_step  # noqa: E402
-
-
-def model_of(run: Path) -> tuple[torch.nn.Module, dict, str]:
-    """The run's finished weights, else its last checkpoint's model, with the run's config."""
-    config = json.loads((run / "config.json").read_text())["config"]
-    if (run / "model.safetensors").is_file():
-        model, _ = load_model_file(run / "model.safetensors")
-        return model.train(), config, "model.safetensors (finished)"
-    model = create_model(config["model"], config["role"], pretrained=False)
-    model.load_state_dict(state.strip_prefix(state.MODEL_PREFIX, load_file(str(run / "checkpoint.safetensors"))))
-    return model.train(), config, f"checkpoint at step {json.loads((run / 'checkpoint.json').read_text())['step']}"
+from bench.run_models import run_model  # noqa: E402
 
 
 def gradients(model: torch.nn.Module, step, batch: dict, bf16: bool) -> tuple[float, dict[str, torch.Tensor]]:
@@ -84,7 +69,8 @@ def main() -> None:
     parser.add_argument("--worst", type=int, default=5, help="parameter tensors listed per batch")
     args = parser.parse_args()
 
-    model, recorded, where = model_of(args.run)
+    model, recorded, where = run_model(args.run)
+    model.train()
     config = load_config(None, {**recorded, "image_alpha_dir": args.image_alpha_dir, "bg_dir": os.pathsep.join(args.bg_dir),
                                 "fg_dir": "", "alpha_dir": "", "adobe_root": ""}, opt.MattingRunConfig)
     step = alpha_step(teacher_forward if config.role == "teacher" else rgb_forward)

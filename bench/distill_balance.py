@@ -18,13 +18,11 @@ Run:  .venv/bin/python bench/distill_balance.py --teacher runs/indexnet-teacher 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -35,26 +33,21 @@ from matting_cli.core.distill import DistillationModel, LossWeights  # noqa: E40
 from matting_cli.core.models import create_model  # noqa: E402
 from matting_cli.model_files import load_model_file  # noqa: E402
 from matting_cli.train.config import load_config  # noqa: E402
-from matting_cli.train.distill_step import distill_step, load_teacher  # noqa: E402
+from matting_cli.train.distill_step import distill_step  # noqa: E402
 from matting_cli.train.engine import resolve_amp  # noqa: E402
 from matting_cli.train.rng import seed_everything  # noqa: E402
+from bench.run_models import run_model  # noqa: E402
 
 CLSD_TERMS = ("clsd_same", "clsd_cross")
 ALD_TERMS = ("ald_feature", "ald_attention")
 
 
 def teacher_from(path: Path) -> torch.nn.Module:
-    """A run folder's finished weights, else its last checkpoint's model tensors."""
-    if path.is_dir() and not (path / "model.safetensors").is_file():
-        config = json.loads((path / "config.json").read_text())["config"]
-        tensors = load_file(str(path / "checkpoint.safetensors"))
-        teacher = create_model(config["model"], "teacher")
-        teacher.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
-        step = json.loads((path / "checkpoint.json").read_text())["step"]
-        print(f"teacher: {path} checkpoint at step {step} of {config['iters']} (unfinished run)")
-        return teacher.eval().requires_grad_(False)
-    print(f"teacher: {path}")
-    return load_teacher(path)
+    """A run folder's finished weights, else its last checkpoint's model, frozen."""
+    teacher, config, where = run_model(path)
+    unfinished = f" of {config['iters']} (unfinished run)" if where.startswith("checkpoint") else ""
+    print(f"teacher: {path} ({where}{unfinished})")
+    return teacher.eval().requires_grad_(False)
 
 
 def gradient_norm(loss: torch.Tensor, parameters: list[torch.nn.Parameter]) -> float:

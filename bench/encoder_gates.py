@@ -20,7 +20,6 @@ Run:  .venv/bin/python bench/encoder_gates.py weights/indexnet_baseline.safetens
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -28,7 +27,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
-from safetensors.torch import load_file
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -37,28 +35,12 @@ from matting_cli.commands import training_options as opt  # noqa: E402
 from matting_cli.commands.distill import DistillConfig  # noqa: E402
 from matting_cli.core.distill import DistillationModel  # noqa: E402
 from matting_cli.core.models import create_model  # noqa: E402
-from matting_cli.model_files import load_model_file  # noqa: E402
 from matting_cli.train.config import load_config  # noqa: E402
 from matting_cli.train.distill_step import distill_step, load_teacher  # noqa: E402
 from matting_cli.train.rng import seed_everything  # noqa: E402
+from bench.run_models import run_model  # noqa: E402
 
 TERMS = ("alpha", "clsd_same", "clsd_cross", "ald_feature", "ald_attention")
-
-
-def load_any(path: Path) -> tuple[torch.nn.Module, str]:
-    """(model, role) of a ppid weights file, a finished run folder, or an unfinished run's checkpoint."""
-    if path.is_dir() and not (path / "model.safetensors").is_file():
-        config = json.loads((path / "config.json").read_text())["config"]
-        tensors = load_file(str(path / "checkpoint.safetensors"))
-        prefix = "model.student." if config["role"] == "student" else "model."
-        model = create_model(config["model"], config["role"])
-        model.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
-        step = json.loads((path / "checkpoint.json").read_text())["step"]
-        return model, f"{config['role']}, checkpoint at step {step}"
-    if path.is_dir():
-        return load_teacher(path), "teacher"
-    model, _ = load_model_file(path)
-    return model, model.role
 
 
 def val_inputs(val_dir: Path, max_side: int = 512) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -138,7 +120,8 @@ def main() -> None:
         print(f"Encoder gates on the {len(inputs)} real val photos (longer side 512): mean z / mean sigmoid(z) / RMS of the gated F_n")
         header = None
         for path in args.models:
-            model, role = load_any(path)
+            model, _, where = run_model(path)
+            role = f"{model.role}, {where}"
             state = gate_state(model, role, inputs)
             if header is None:
                 header = list(state)

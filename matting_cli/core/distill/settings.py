@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, fields
 
+from matting_cli.core.distill.clsd import CLSD_DISTANCES, CLSD_REDUCTIONS
 from matting_cli.errors import PpidError
 
 SEMANTIC_MODES = ("clsd", "sd", "none")
@@ -90,15 +91,13 @@ class DistillSettings:
             raise PpidError(f"local: choose one of {', '.join(LOCAL_MODES)} (got {self.local!r})")
         if self.kernels not in ("auto", "torch", "triton"):
             raise PpidError(f"kernels: choose auto, torch or triton (got {self.kernels!r})")
-        if self.clsd_distance not in ("mse", "pearson"):
-            raise PpidError(f"clsd_distance: choose mse or pearson (got {self.clsd_distance!r})")
-        if self.clsd_reduction not in ("mean", "sum"):
-            raise PpidError(f"clsd_reduction: choose mean or sum (got {self.clsd_reduction!r})")
+        if self.clsd_distance not in CLSD_DISTANCES:
+            raise PpidError(f"clsd_distance: choose {' or '.join(CLSD_DISTANCES)} (got {self.clsd_distance!r})")
+        if self.clsd_reduction not in CLSD_REDUCTIONS:
+            raise PpidError(f"clsd_reduction: choose {' or '.join(CLSD_REDUCTIONS)} (got {self.clsd_reduction!r})")
         if not self.temperature > 0:
             raise PpidError(f"temperature must be > 0 (got {self.temperature})")
-        for name, value in vars(self.weights).items():
-            if not value >= 0:
-                raise PpidError(f"loss weight {name} must be >= 0 (got {value})")
-        for name, value in vars(self.weights_end or self.weights).items():
-            if not value >= 0:
-                raise PpidError(f"loss weight {name}_end must be >= 0 (got {value})")
+        for suffix, weights in (("", self.weights), ("_end", self.weights_end)):
+            for name, value in (vars(weights) if weights is not None else {}).items():
+                if not value >= 0:
+                    raise PpidError(f"loss weight {name}{suffix} must be >= 0 (got {value})")
