@@ -6,20 +6,23 @@ encoder tap, the gate's mean logit z, the mean gate sigmoid(z), and the RMS of t
 that the next stage and the decoder read. Teachers get Trimap1.
 
 Part 2 (with --teacher and data) asks what closes a gate: on real training batches, the student as
-`ppid distill` builds it (ImageNet init, gates at z = 0) and the weights of --config, it prints the
-gradient of each loss term on each encoder gate's bias. SGD moves the bias against its gradient, so
-a positive value is a term pushing that gate shut.
+`ppid distill` builds it (ImageNet init, gates at z = 0; or a checkpoint's, --student-init) and the
+weights of --config, it prints the gradient of each loss term on each encoder gate's bias (SGD moves
+the bias against its gradient, so a positive value is a term pushing that gate shut), and each term's
+gain from shrinking the gated feature, sum(dL/dF * F): positive means the term would be lower with a
+smaller feature, whether the gate's bias, its conv weights or the stage's own weights do the shrinking.
 
 Run:  .venv/bin/python bench/encoder_gates.py weights/indexnet_baseline.safetensors weights/indexnet_ppid_student.safetensors \
           runs/indexnet-teacher [runs/indexnet-ppid-decay]   (a finished run or an unfinished run's checkpoint)
       [--teacher runs/indexnet-teacher --config configs/cpu_indexnet_ppid.toml \
        --image-alpha-dir ../shared/data/alphamatting/train --bg-dir ../shared/data/backgrounds/bsds500/train
-       [--clsd-distance pearson]]
+       [--clsd-distance pearson] [--clsd-same-feature native] [--student-init runs/indexnet-ppid-pearson]]   (part 2 at a checkpoint)
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -27,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
+from safetensors.torch import load_file
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -35,6 +39,8 @@ from matting_cli.commands import training_options as opt  # noqa: E402
 from matting_cli.commands.distill import DistillConfig  # noqa: E402
 from matting_cli.core.distill import DistillationModel  # noqa: E402
 from matting_cli.core.models import create_model  # noqa: E402
+from matting_cli.model_files import load_model_file  # noqa: E402
+from matting_cli.train import state  # noqa: E402
 from matting_cli.train.config import load_config  # noqa: E402
 from matting_cli.train.distill_step import distill_step, load_teacher  # noqa: E402
 from matting_cli.train.rng import seed_everything  # noqa: E402
@@ -74,17 +80,43 @@ def gate_state(model: torch.nn.Module, role: str, inputs) -> dict[str, tuple[flo
     return {name: tuple(v) for name, v in sums.items()}
 
 
+def load_objective(objective: DistillationModel, path: Path) -> str:
+    """Put a trained student in the objective: a `ppid distill` run's last checkpoint (student, cross-layer
+    convs and CLSD's projections, all as they were at that step) or a trimap-free weights file."""
+    if path.is_dir():
+        if not (path / "checkpoint.safetensors").is_file():
+            raise SystemExit(f"{path}: no checkpoint.safetensors (a finished run keeps only its student; pass the weights file)")
+        objective.load_state_dict(state.strip_prefix(state.MODEL_PREFIX, load_file(str(path / "checkpoint.safetensors"))))
+        return f"{path}'s checkpoint (step {json.loads((path / 'checkpoint.json').read_text())['step']})"
+    trained, _ = load_model_file(path)
+    missing, unexpected = objective.student.load_state_dict(trained.state_dict(), strict=False)
+    if unexpected or any(not name.startswith("net.cross_layer.") for name in missing):
+        raise SystemExit(f"{path}: not a trimap-free student (missing {missing[:3]}, unexpected {unexpected[:3]})")
+    return f"{path} (CLSD's projections at their init)"
+
+
 def gate_pull(args) -> None:
     config = load_config(args.config, [], DistillConfig)
     config = DistillConfig(**{**vars(config), "teacher": str(args.teacher), "image_alpha_dir": args.image_alpha_dir,
-                              "bg_dir": os.pathsep.join(args.bg_dir), "clsd_distance": args.clsd_distance or config.clsd_distance})
+                              "bg_dir": os.pathsep.join(args.bg_dir), "clsd_distance": args.clsd_distance or config.clsd_distance,
+                              "clsd_same_feature": args.clsd_same_feature or config.clsd_same_feature})
     teacher = load_teacher(args.teacher)
     seed_everything(config.seed)
-    objective = DistillationModel(create_model(config.model, "student", pretrained=config.pretrained), config.settings()).train()
-    gates = {t.name: objective.student.net.gates[t.name.replace(".", "_")].conv.bias
-             for t in objective.student.feature_info if t.kind == "encoder"}
+    objective = DistillationModel(create_model(config.model, "student", pretrained=config.pretrained), config.settings())
+    start = "the student's start"
+    if args.student_init:
+        start = load_objective(objective, args.student_init)
+    objective.train()
+    modules = {t.name: objective.student.net.gates[t.name.replace(".", "_")]
+               for t in objective.student.feature_info if t.kind == "encoder"}
+    gated: dict[str, torch.Tensor] = {}  # each gate's output F * sigmoid(z) in the current batch
+    for name, module in modules.items():
+        module.register_forward_hook(lambda _m, _i, out, name=name: gated.__setitem__(name, out[0]))
     dataset, step = opt.build_dataset(config), distill_step(teacher)
-    pulls = {term: {name: 0.0 for name in gates} for term in TERMS}
+    # bias: dL/db of the gate (positive = pushes the gate shut). shrink: dL/ds at s = 1 for the gated
+    # feature scaled by s, i.e. sum(grad * F_gated) (positive = the term gains when the feature the
+    # next stage reads gets smaller, whichever parameters end up doing it).
+    pulls = {kind: {term: {name: 0.0 for name in modules} for term in TERMS} for kind in ("bias", "shrink")}
     for index in range(args.batches):
         samples = [dataset[index * config.batch_size + i] for i in range(config.batch_size)]
         batch = {key: torch.stack([s[key] for s in samples]) for key in ("image", "trimap", "alpha")}
@@ -92,16 +124,23 @@ def gate_pull(args) -> None:
         terms["alpha"] = terms["alpha_l1"] + terms["alpha_ce"] + terms["alpha_grad"]
         for term in TERMS:
             if term in terms and terms[term].requires_grad:
-                grads = torch.autograd.grad(terms[term], list(gates.values()), retain_graph=True, allow_unused=True)
-                for name, grad in zip(gates, grads):
-                    pulls[term][name] += (grad.sum().item() if grad is not None else 0.0) / args.batches
-    print(f"\nGradient on each encoder gate's bias at the student's start ({args.config.name}'s weights, "
-          f"clsd_distance {config.clsd_distance}, "
-          f"{args.batches} batches of {config.batch_size}); positive = pushes the gate shut:")
-    print("| term | " + " | ".join(gates) + " |\n|---|" + "---|" * len(gates))
-    for term in TERMS:
-        print(f"| {term} | " + " | ".join(f"{pulls[term][name]:+.3g}" for name in gates) + " |")
-
+                wrt = [m.conv.bias for m in modules.values()] + [gated[name] for name in modules]
+                grads = torch.autograd.grad(terms[term], wrt, retain_graph=True, allow_unused=True)
+                for i, name in enumerate(modules):
+                    bias_grad, feature_grad = grads[i], grads[len(modules) + i]
+                    if bias_grad is not None:
+                        pulls["bias"][term][name] += bias_grad.sum().item() / args.batches
+                    if feature_grad is not None:
+                        pulls["shrink"][term][name] += (feature_grad * gated[name]).sum().item() / args.batches
+    where = (f"at {start} ({args.config.name}'s weights, clsd_distance {config.clsd_distance}, "
+             f"clsd_same_feature {config.clsd_same_feature}, "
+             f"{args.batches} batches of {config.batch_size})")
+    for kind, title in (("bias", "Gradient on each encoder gate's bias"),
+                        ("shrink", "Gain from shrinking each gated encoder feature, sum(dL/dF * F)")):
+        print(f"\n{title} {where}; positive = pushes it {'shut' if kind == 'bias' else 'smaller'}:")
+        print("| term | " + " | ".join(modules) + " |\n|---|" + "---|" * len(modules))
+        for term in TERMS:
+            print(f"| {term} | " + " | ".join(f"{pulls[kind][term][name]:+.3g}" for name in modules) + " |")
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -112,7 +151,10 @@ def main() -> None:
     parser.add_argument("--image-alpha-dir")
     parser.add_argument("--bg-dir", action="append")
     parser.add_argument("--batches", type=int, default=2)
+    parser.add_argument("--student-init", type=Path, help="part 2 from a trained student instead of the start: a "
+                        "`ppid distill` run folder (its last checkpoint) or a trimap-free weights file")
     parser.add_argument("--clsd-distance", choices=("mse", "pearson"), help="override the config's")
+    parser.add_argument("--clsd-same-feature", choices=("merged", "native"), help="override the config's")
     args = parser.parse_args()
     torch.manual_seed(0)
     if args.models:
