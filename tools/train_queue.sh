@@ -38,5 +38,8 @@ queue indexnet-ppid     "${DISTILL[@]}"
 queue indexnet-baseline train --config configs/cpu_indexnet.toml --role baseline
 # CLSD with the Pearson distance, so the student cannot shut its encoder gates (docs/TRAINING_RUNS.md).
 queue indexnet-ppid-pearson distill --config configs/cpu_indexnet_ppid_pearson.toml --teacher runs/indexnet-teacher
+# ... and CLSD's same-layer term on each stage's own feature, so the deepest stage cannot hand its job
+# to the projection of the one below (docs/TRAINING_RUNS.md).
+queue indexnet-ppid-native distill --config configs/cpu_indexnet_ppid_native.toml --teacher runs/indexnet-teacher
 queue indexnet-sd-ald   "${DISTILL[@]}" --semantic sd
 queue indexnet-clsd-ld  "${DISTILL[@]}" --local ld

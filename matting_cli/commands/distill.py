@@ -72,6 +72,7 @@ class DistillConfig(opt.MattingRunConfig):
     ald_layers: tuple[str, ...] = ("decoder.s8", "decoder.s4", "decoder.s2")
     clsd_reduction: str = "mean"  # mean | sum over C, H, W (core/distill/clsd.py)
     clsd_distance: str = "mse"  # mse (Eq. 3) | pearson: 1 - correlation per channel (core/distill/clsd.py)
+    clsd_same_feature: str = "merged"  # merged F̄_n (Eq. 3) | native F_n, the stage's own output (core/distill/clsd.py)
     kernels: str = "auto"  # auto | torch | triton
     # The paper's SGD recipe with the distillation terms can take one huge step early on (the
     # cross-layer convs see large inputs); clipping keeps the start stable. 0 turns it off.
@@ -101,7 +102,7 @@ class DistillConfig(opt.MattingRunConfig):
             weights_end = LossWeights(*(float(v) if v is not None else d for v, d in zip(given_end, vars(weights).values())))
         return DistillSettings(
             weights, self.semantic, self.local, float(self.temperature), self.clsd_layers, self.ald_layers,
-            self.kernels, self.clsd_reduction, weights_end, self.clsd_distance,
+            self.kernels, self.clsd_reduction, weights_end, self.clsd_distance, self.clsd_same_feature,
         )
 
 
@@ -211,7 +212,7 @@ def run_distillation(config: DistillConfig, out: Path, resume: bool, quiet: bool
         "iterations": result.step,
         "teacher": config.teacher,
         "distillation": {"semantic": settings.semantic, "local": settings.local, "temperature": settings.temperature,
-                         "clsd_distance": settings.clsd_distance,
+                         "clsd_distance": settings.clsd_distance, "clsd_same_feature": settings.clsd_same_feature,
                          **dataclasses.asdict(settings.weights),
                          **({f"{k}_end": v for k, v in dataclasses.asdict(settings.weights_end).items()} if settings.weights_end else {})},
         "config": dataclasses.asdict(config),

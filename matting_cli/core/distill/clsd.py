@@ -41,6 +41,15 @@ CLSD_DISTANCES = ("mse", "pearson")
 # vanishing eps their first gradients were ~1e6 times L_alpha's (bench/distill_balance.py).
 PEARSON_EPS = 1e-5
 
+# Which student feature the same-layer term compares with the teacher's F_n. "merged" is Eq. 3's
+# F̄_n = F_n + f3x3(F̄_{n-1}). "native" is the stage's own gated output F_n = F̄_n - f3x3(F̄_{n-1}) (the
+# first stage has no projection, so both are the same there). Why "native" exists: the cross-layer
+# term trains f3x3(F̄_{n-1}) to look like the teacher's F_n; once it does, the same-layer term on
+# F̄_n gains when F_n shrinks and leaves the projection alone, so the student's deepest stage switches
+# itself off (encoder.s32's gated F_n at RMS ~0.01 against its projection's 0.1-3, in both CPU
+# students: docs/TRAINING_RUNS.md). On F_n, the stage itself has to carry the teacher's semantics.
+CLSD_SAME_FEATURES = ("merged", "native")
+
 
 def feature_distance(teacher: torch.Tensor, student: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
     """‖teacher − student‖² per image, averaged over the batch (float32 even under AMP).

@@ -93,9 +93,12 @@ class DistillationModel(nn.Module):
                 for tap in self.taps.values()
                 if tap.kind == "encoder" and tap.index >= 1 and tap.name in layers
             }
+            student_same = tap_features(student_outputs, self.taps, layers)
+            if settings.clsd_same_feature == "native":  # F_n = F̄_n - f3x3(F̄_{n-1}) (clsd.CLSD_SAME_FEATURES)
+                student_same = {name: feature - cross[name] if name in cross else feature for name, feature in student_same.items()}
             semantic = clsd_terms(
                 tap_features(teacher_outputs, self.taps, layers),
-                tap_features(student_outputs, self.taps, layers),
+                student_same,
                 cross,
                 lambda name, feature: self.teacher_context[_module_key(name)](feature),
                 lambda name, feature: self.student_context[_module_key(name)](feature),

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, fields
 
-from matting_cli.core.distill.clsd import CLSD_DISTANCES, CLSD_REDUCTIONS
+from matting_cli.core.distill.clsd import CLSD_DISTANCES, CLSD_REDUCTIONS, CLSD_SAME_FEATURES
 from matting_cli.errors import PpidError
 
 SEMANTIC_MODES = ("clsd", "sd", "none")
@@ -80,6 +80,7 @@ class DistillSettings:
     clsd_reduction: str = "mean"  # mean | sum over C, H, W (clsd.CLSD_REDUCTIONS)
     weights_end: LossWeights | None = None  # None: `weights` all run long; else scheduled_weights
     clsd_distance: str = "mse"  # mse (Eq. 3) | pearson (clsd.CLSD_DISTANCES)
+    clsd_same_feature: str = "merged"  # merged F̄_n (Eq. 3) | native F_n (clsd.CLSD_SAME_FEATURES)
 
     def weights_at(self, progress: float) -> LossWeights:
         return scheduled_weights(self.weights, self.weights_end, progress)
@@ -93,6 +94,8 @@ class DistillSettings:
             raise PpidError(f"kernels: choose auto, torch or triton (got {self.kernels!r})")
         if self.clsd_distance not in CLSD_DISTANCES:
             raise PpidError(f"clsd_distance: choose {' or '.join(CLSD_DISTANCES)} (got {self.clsd_distance!r})")
+        if self.clsd_same_feature not in CLSD_SAME_FEATURES:
+            raise PpidError(f"clsd_same_feature: choose {' or '.join(CLSD_SAME_FEATURES)} (got {self.clsd_same_feature!r})")
         if self.clsd_reduction not in CLSD_REDUCTIONS:
             raise PpidError(f"clsd_reduction: choose {' or '.join(CLSD_REDUCTIONS)} (got {self.clsd_reduction!r})")
         if not self.temperature > 0:
