@@ -41,5 +41,8 @@ queue indexnet-ppid-pearson distill --config configs/cpu_indexnet_ppid_pearson.t
 # ... and CLSD's same-layer term on each stage's own feature, so the deepest stage cannot hand its job
 # to the projection of the one below (docs/TRAINING_RUNS.md).
 queue indexnet-ppid-native distill --config configs/cpu_indexnet_ppid_native.toml --teacher runs/indexnet-teacher
+# Control: the student network trained on L_alpha alone (no CLSD, no ALD), same batches. Is it the
+# distillation terms or the student's cross-layer merges that leave every student behind the baseline?
+queue indexnet-student-alpha-only "${DISTILL[@]}" --semantic none --local none
 queue indexnet-sd-ald   "${DISTILL[@]}" --semantic sd
 queue indexnet-clsd-ld  "${DISTILL[@]}" --local ld
