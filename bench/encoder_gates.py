@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 from matting_cli.commands import training_options as opt  # noqa: E402
 from matting_cli.commands.distill import DistillConfig  # noqa: E402
 from matting_cli.core.distill import DistillationModel  # noqa: E402
+from matting_cli.core.distill.clsd import CLSD_DISTANCES, CLSD_SAME_FEATURES  # noqa: E402
 from matting_cli.core.models import create_model  # noqa: E402
 from matting_cli.model_files import load_model_file  # noqa: E402
 from matting_cli.train import state  # noqa: E402
@@ -142,6 +143,7 @@ def gate_pull(args) -> None:
         for term in TERMS:
             print(f"| {term} | " + " | ".join(f"{pulls[kind][term][name]:+.3g}" for name in modules) + " |")
 
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("models", nargs="*", type=Path, help="ppid weights files or run folders")
@@ -153,8 +155,8 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=2)
     parser.add_argument("--student-init", type=Path, help="part 2 from a trained student instead of the start: a "
                         "`ppid distill` run folder (its last checkpoint) or a trimap-free weights file")
-    parser.add_argument("--clsd-distance", choices=("mse", "pearson"), help="override the config's")
-    parser.add_argument("--clsd-same-feature", choices=("merged", "native"), help="override the config's")
+    parser.add_argument("--clsd-distance", choices=CLSD_DISTANCES, help="override the config's")
+    parser.add_argument("--clsd-same-feature", choices=CLSD_SAME_FEATURES, help="override the config's")
     args = parser.parse_args()
     torch.manual_seed(0)
     if args.models:

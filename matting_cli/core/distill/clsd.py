@@ -91,7 +91,8 @@ def clsd_terms(
 ) -> dict[str, torch.Tensor]:
     """The two unweighted sums of Eq. 3 over the layers in `teacher` (tap name -> F_n^T).
 
-    `student[name]` is F̄_n^S and `student_cross[name]` is f3x3(F̄_{n−1}^S) at the same layer (absent
+    `student[name]` is F̄_n^S (or the stage's own F_n^S: CLSD_SAME_FEATURES, chosen by the caller)
+    and `student_cross[name]` is f3x3(F̄_{n−1}^S) at the same layer (absent
     for the first encoder stage, which has no layer below it). `teacher_gc(name, F)` and
     `student_gc(name, F)` apply that layer's GC block. Returns {"same": ..., "cross": ...}; "cross"
     is left out when `cross_layer` is False (the SD ablation). `distance`: CLSD_DISTANCES.
