@@ -31,12 +31,11 @@ from matting_cli.commands import training_options as opt  # noqa: E402
 from matting_cli.commands.distill import DistillConfig  # noqa: E402
 from matting_cli.core.distill import DistillationModel, LossWeights  # noqa: E402
 from matting_cli.core.models import create_model  # noqa: E402
-from matting_cli.model_files import load_model_file  # noqa: E402
 from matting_cli.train.config import load_config  # noqa: E402
 from matting_cli.train.distill_step import distill_step  # noqa: E402
 from matting_cli.train.engine import resolve_amp  # noqa: E402
 from matting_cli.train.rng import seed_everything  # noqa: E402
-from bench.run_models import run_model  # noqa: E402
+from bench.run_models import load_trimap_free_weights, run_model  # noqa: E402
 
 CLSD_TERMS = ("clsd_same", "clsd_cross")
 ALD_TERMS = ("ald_feature", "ald_attention")
@@ -77,10 +76,7 @@ def main() -> None:
     seed_everything(config.seed)
     student = create_model(config.model, "student", pretrained=config.pretrained)
     if args.student_init:
-        trained, _ = load_model_file(args.student_init)
-        missing, unexpected = student.load_state_dict(trained.state_dict(), strict=False)
-        if unexpected or any(not name.startswith("net.cross_layer.") for name in missing):
-            raise SystemExit(f"{args.student_init}: not a trimap-free {config.model} (missing {missing[:3]}, unexpected {unexpected[:3]})")
+        load_trimap_free_weights(student, args.student_init, config.model)
         print(f"student: {args.student_init} (cross-layer convs at their zero init)")
     objective = DistillationModel(student, settings).train()
     student_parameters = [p for p in objective.student.parameters() if p.requires_grad]

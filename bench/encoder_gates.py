@@ -40,12 +40,11 @@ from matting_cli.commands.distill import DistillConfig  # noqa: E402
 from matting_cli.core.distill import DistillationModel  # noqa: E402
 from matting_cli.core.distill.clsd import CLSD_DISTANCES, CLSD_SAME_FEATURES  # noqa: E402
 from matting_cli.core.models import create_model  # noqa: E402
-from matting_cli.model_files import load_model_file  # noqa: E402
 from matting_cli.train import state  # noqa: E402
 from matting_cli.train.config import load_config  # noqa: E402
 from matting_cli.train.distill_step import distill_step, load_teacher  # noqa: E402
 from matting_cli.train.rng import seed_everything  # noqa: E402
-from bench.run_models import run_model  # noqa: E402
+from bench.run_models import load_trimap_free_weights, run_model  # noqa: E402
 
 TERMS = ("alpha", "clsd_same", "clsd_cross", "ald_feature", "ald_attention")
 
@@ -82,18 +81,16 @@ def gate_state(model: torch.nn.Module, role: str, inputs) -> dict[str, tuple[flo
 
 
 def load_objective(objective: DistillationModel, path: Path) -> str:
-    """Put a trained student in the objective: a `ppid distill` run's last checkpoint (student, cross-layer
-    convs and CLSD's projections, all as they were at that step) or a trimap-free weights file."""
+    """Put a trained student in the objective: a `ppid distill` run's last checkpoint (student with its
+    cross-layer convs, and CLSD's GC blocks, all as they were at that step) or a trimap-free weights
+    file (the GC blocks, which files do not ship, and any cross-layer convs they lack stay at init)."""
     if path.is_dir():
         if not (path / "checkpoint.safetensors").is_file():
             raise SystemExit(f"{path}: no checkpoint.safetensors (a finished run keeps only its student; pass the weights file)")
         objective.load_state_dict(state.strip_prefix(state.MODEL_PREFIX, load_file(str(path / "checkpoint.safetensors"))))
         return f"{path}'s checkpoint (step {json.loads((path / 'checkpoint.json').read_text())['step']})"
-    trained, _ = load_model_file(path)
-    missing, unexpected = objective.student.load_state_dict(trained.state_dict(), strict=False)
-    if unexpected or any(not name.startswith("net.cross_layer.") for name in missing):
-        raise SystemExit(f"{path}: not a trimap-free student (missing {missing[:3]}, unexpected {unexpected[:3]})")
-    return f"{path} (CLSD's projections at their init)"
+    load_trimap_free_weights(objective.student, path, "student")
+    return f"{path} (GC blocks at their init)"
 
 
 def gate_pull(args) -> None:

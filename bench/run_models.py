@@ -32,3 +32,13 @@ def run_model(path: Path) -> tuple[torch.nn.Module, dict | None, str]:
     model = create_model(config["model"], config["role"], pretrained=False)
     model.load_state_dict(state.strip_prefix(prefix, load_file(str(path / "checkpoint.safetensors"))))
     return model, config, f"checkpoint at step {json.loads((path / 'checkpoint.json').read_text())['step']}"
+
+
+def load_trimap_free_weights(student: torch.nn.Module, path: Path, expected: str) -> None:
+    """Load a trimap-free weights file (a baseline, or a shipped student) into a student built by
+    create_model; cross-layer convs the file lacks keep their zero init. `expected` names the model
+    the error says the file is not."""
+    trained, _ = load_model_file(path)
+    missing, unexpected = student.load_state_dict(trained.state_dict(), strict=False)
+    if unexpected or any(not name.startswith("net.cross_layer.") for name in missing):
+        raise SystemExit(f"{path}: not a trimap-free {expected} (missing {missing[:3]}, unexpected {unexpected[:3]})")

@@ -12,11 +12,11 @@ from matting_cli.core.distill import DistillationModel, DistillSettings, table5_
 from matting_cli.core.distill.clsd import clsd_terms
 from matting_cli.core.models import create_model
 from matting_cli.errors import PpidError
+from tests.test_clsd_distance import IDENTITY, _same
 from tests.test_distill_ablations import _batch
 from tests.test_train_toys import one_thread  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-IDENTITY = lambda name, feature: feature  # noqa: E731 (GC blocks left out)
 
 
 def test_the_config_takes_and_checks_clsd_same_feature():
@@ -46,10 +46,6 @@ def _stage() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     teacher = torch.randn(2, 4, 16, 16, generator=generator)
     projection = teacher * 0.8 + 0.2 * torch.randn(2, 4, 16, 16, generator=generator)
     return teacher, projection, torch.randn(2, 4, 16, 16, generator=generator)
-
-
-def _same(teacher: torch.Tensor, student: torch.Tensor, distance: str) -> float:
-    return clsd_terms({"s": teacher}, {"s": student}, {}, IDENTITY, IDENTITY, cross_layer=False, distance=distance)["same"].item()
 
 
 def test_the_objective_compares_the_native_feature_when_asked():
