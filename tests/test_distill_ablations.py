@@ -71,3 +71,26 @@ def test_ablation_grid_trains_and_keeps_the_teacher_frozen(model_name):
     assert not teacher.training
     for name, value in teacher.state_dict().items():
         assert torch.equal(value, teacher_before[name]), name  # weights and BatchNorm statistics
+
+
+def test_alpha_only_skips_the_teacher_and_gives_the_same_terms():
+    """semantic and local both "none": no term reads the teacher, so its forward is skipped, and the
+    terms match the step that ran it."""
+    torch.manual_seed(0)
+    teacher = create_model("indexnet", "teacher").eval().requires_grad_(False)
+    calls = []
+    teacher.register_forward_hook(lambda module, args, output: calls.append(1))
+    settings = DistillSettings(table5_weights("indexnet"), "none", "none", kernels="torch")
+    assert not settings.uses_teacher
+    assert DistillSettings(table5_weights("indexnet"), "none", "ld", kernels="torch").uses_teacher
+    student = create_model("indexnet", "student").eval()
+    objective = DistillationModel(student, settings)
+    batch = _batch(0)
+    with torch.no_grad():
+        skipped = distill_step(teacher, uses_teacher=False)(objective, batch)
+        assert calls == []
+        full = distill_step(teacher)(objective, batch)
+        assert calls == [1]
+    assert set(skipped) == set(full) == {"total", "alpha_l1", "alpha_ce", "alpha_grad"}
+    for name in full:
+        assert torch.equal(skipped[name], full[name]), name

@@ -69,8 +69,11 @@ def load_teacher(path: str | Path) -> nn.Module:
     return teacher
 
 
-def distill_step(teacher: nn.Module) -> StepFn:
+def distill_step(teacher: nn.Module, uses_teacher: bool = True) -> StepFn:
     """Step function: the teacher's features on RGB + trimap (no grad), then the objective's terms.
+
+    `uses_teacher` False (semantic and local both "none": L_alpha alone, the control run) skips the
+    teacher's forward, which no term would read; the batches and the student's steps are unchanged.
 
     `model` is the engine's model, a `DistillationModel` (or its DDP wrapper): it is called, never
     reached into, so DDP synchronises the student's and the GC blocks' gradients.
@@ -78,9 +81,11 @@ def distill_step(teacher: nn.Module) -> StepFn:
 
     def step(model: nn.Module, batch: Batch) -> dict[str, torch.Tensor]:
         image, trimap, alpha = batch["image"], batch["trimap"], batch["alpha"]
-        _follow_batch(teacher, image)
-        with torch.no_grad():
-            teacher_outputs = teacher(torch.cat([image, trimap], dim=1), return_features=True)
+        teacher_outputs: dict = {}
+        if uses_teacher:
+            _follow_batch(teacher, image)
+            with torch.no_grad():
+                teacher_outputs = teacher(torch.cat([image, trimap], dim=1), return_features=True)
         return model(image, trimap, alpha, teacher_outputs, batch.get("progress", 0.0))
 
     return step

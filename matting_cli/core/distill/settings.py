@@ -82,6 +82,11 @@ class DistillSettings:
     clsd_distance: str = "mse"  # mse (Eq. 3) | pearson (clsd.CLSD_DISTANCES)
     clsd_same_feature: str = "merged"  # merged F̄_n (Eq. 3) | native F_n (clsd.CLSD_SAME_FEATURES)
 
+    @property
+    def uses_teacher(self) -> bool:
+        """Whether any term reads the teacher's outputs (not with both modes "none": L_alpha alone)."""
+        return self.semantic != "none" or self.local != "none"
+
     def weights_at(self, progress: float) -> LossWeights:
         return scheduled_weights(self.weights, self.weights_end, progress)
 
