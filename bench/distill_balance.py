@@ -74,7 +74,7 @@ def main() -> None:
     settings = config.settings()
     teacher = teacher_from(args.teacher)
     seed_everything(config.seed)
-    student = create_model(config.model, "student", pretrained=config.pretrained)
+    student = create_model(config.model, "student", pretrained=config.pretrained, student_merge=config.student_merge)
     if args.student_init:
         load_trimap_free_weights(student, args.student_init, config.model)
         print(f"student: {args.student_init} (cross-layer convs at their zero init)")

@@ -100,7 +100,8 @@ def gate_pull(args) -> None:
                               "clsd_same_feature": args.clsd_same_feature or config.clsd_same_feature})
     teacher = load_teacher(args.teacher)
     seed_everything(config.seed)
-    objective = DistillationModel(create_model(config.model, "student", pretrained=config.pretrained), config.settings())
+    student = create_model(config.model, "student", pretrained=config.pretrained, student_merge=config.student_merge)
+    objective = DistillationModel(student, config.settings())
     start = "the student's start"
     if args.student_init:
         start = load_objective(objective, args.student_init)

@@ -29,7 +29,7 @@ def run_model(path: Path) -> tuple[torch.nn.Module, dict | None, str]:
     if (path / "model.safetensors").is_file():
         return load_model_file(path / "model.safetensors")[0], config, "model.safetensors (finished)"
     prefix = state.MODEL_PREFIX + ("student." if config["role"] == "student" else "")
-    model = create_model(config["model"], config["role"], pretrained=False)
+    model = create_model(config["model"], config["role"], pretrained=False, student_merge=config.get("student_merge", "decoder"))
     model.load_state_dict(state.strip_prefix(prefix, load_file(str(path / "checkpoint.safetensors"))))
     return model, config, f"checkpoint at step {json.loads((path / 'checkpoint.json').read_text())['step']}"
 

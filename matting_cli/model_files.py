@@ -1,7 +1,8 @@
 """Model weight files: one safetensors file that says what it holds.
 
 The safetensors header carries string metadata; ppid stores the architecture (`ppid.model`), the
-role (`ppid.role`) and a JSON card (`ppid.card`: data, recipe, metrics, ...) there, so a weights
+role (`ppid.role`), for a student where its cross-layer branch goes (`ppid.student_merge`, "decoder"
+when absent: files written before it existed) and a JSON card (`ppid.card`: data, recipe, metrics, ...) there, so a weights
 file alone is enough to rebuild its model: `ppid matte --weights any.safetensors` needs no flags to
 say what it is. Nothing is ever unpickled.
 """
@@ -23,6 +24,7 @@ from matting_cli.errors import PpidError
 MODEL_KEY = "ppid.model"
 ROLE_KEY = "ppid.role"
 CARD_KEY = "ppid.card"
+MERGE_KEY = "ppid.student_merge"
 
 
 @dataclass
@@ -31,6 +33,7 @@ class ModelFileInfo:
     model: str
     role: str
     card: dict = field(default_factory=dict)
+    student_merge: str = "decoder"  # students only (models/cross_layer.py)
 
 
 def save_model_file(
@@ -40,6 +43,7 @@ def save_model_file(
     role: str,
     card: dict | None = None,
     dtype: torch.dtype | None = None,
+    student_merge: str | None = None,
 ) -> Path:
     """Write a state dict (optionally cast, e.g. to fp16) with its identity, atomically."""
     tensors = {}
@@ -49,6 +53,8 @@ def save_model_file(
             value = value.to(dtype)
         tensors[key] = value.contiguous()
     metadata = {MODEL_KEY: model, ROLE_KEY: role, CARD_KEY: json.dumps(card or {}, sort_keys=True)}
+    if student_merge is not None:
+        metadata[MERGE_KEY] = student_merge
     path = Path(path)
     with atomic_path(path) as tmp:
         save_file(tensors, str(tmp), metadata=metadata)
@@ -71,17 +77,22 @@ def read_model_info(path: str | os.PathLike) -> ModelFileInfo:
         card = json.loads(metadata.get(CARD_KEY, "{}"))
     except json.JSONDecodeError:
         card = {}
-    return ModelFileInfo(path=path, model=metadata[MODEL_KEY], role=metadata[ROLE_KEY], card=card)
+    return ModelFileInfo(
+        path=path, model=metadata[MODEL_KEY], role=metadata[ROLE_KEY], card=card, student_merge=metadata.get(MERGE_KEY, "decoder")
+    )
 
 
-def build_model(path: str | os.PathLike, model: str, role: str, device: torch.device | str = "cpu") -> torch.nn.Module:
-    """`create_model(model, role)` with the weights file's tensors loaded strictly, fp32, in eval mode."""
+def build_model(
+    path: str | os.PathLike, model: str, role: str, device: torch.device | str = "cpu", student_merge: str = "decoder"
+) -> torch.nn.Module:
+    """`create_model(model, role, student_merge=...)` with the weights file's tensors loaded strictly,
+    fp32, in eval mode."""
     from matting_cli.core.models import create_model
     from safetensors.torch import load_file
 
     path = Path(path)
     try:
-        network = create_model(model, role, pretrained=False)
+        network = create_model(model, role, pretrained=False, student_merge=student_merge)
     except PpidError as exc:
         raise PpidError(f"{path}: {exc}") from None
     state = {k: v.float() if v.is_floating_point() else v for k, v in load_file(str(path)).items()}
@@ -98,4 +109,4 @@ def build_model(path: str | os.PathLike, model: str, role: str, device: torch.de
 def load_model_file(path: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[torch.nn.Module, ModelFileInfo]:
     """Rebuild the model a weights file describes (its metadata says which) and load its tensors."""
     info = read_model_info(path)
-    return build_model(info.path, info.model, info.role, device), info
+    return build_model(info.path, info.model, info.role, device, info.student_merge), info

@@ -103,7 +103,10 @@ def main() -> None:
         "run": str(args.run),
         **{key: info.card[key] for key in ("teacher", "distillation") if key in info.card},
     }
-    save_model_file(args.out, model.state_dict(), info.model, info.role, card, torch.float16 if fp16_holds else None)
+    save_model_file(
+        args.out, model.state_dict(), info.model, info.role, card, torch.float16 if fp16_holds else None,
+        student_merge=info.student_merge if info.role == "student" else None,
+    )
     card.update(file=args.out.name, bytes=args.out.stat().st_size, sha256=sha256_of(args.out))
     atomic_write_text(args.out.with_suffix(".json"), json.dumps(card, indent=2) + "\n")
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB) and {args.out.with_suffix('.json')}")

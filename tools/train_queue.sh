@@ -41,6 +41,9 @@ queue indexnet-ppid-pearson distill --config configs/cpu_indexnet_ppid_pearson.t
 # ... and CLSD's same-layer term on each stage's own feature, so the deepest stage cannot hand its job
 # to the projection of the one below (docs/TRAINING_RUNS.md).
 queue indexnet-ppid-native distill --config configs/cpu_indexnet_ppid_native.toml --teacher runs/indexnet-teacher
+# ... and the cross-layer branch kept out of the decoder, so a gate cannot close at no cost to the alpha:
+# the alpha-only control below shut encoder.s4 by itself (docs/TRAINING_RUNS.md).
+queue indexnet-ppid-side distill --config configs/cpu_indexnet_ppid_side.toml --teacher runs/indexnet-teacher
 # Control: the student network trained on L_alpha alone (no CLSD, no ALD), same batches. Is it the
 # distillation terms or the student's cross-layer merges that leave every student behind the baseline?
 queue indexnet-student-alpha-only "${DISTILL[@]}" --semantic none --local none

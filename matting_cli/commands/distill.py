@@ -73,6 +73,9 @@ class DistillConfig(opt.MattingRunConfig):
     clsd_reduction: str = "mean"  # mean | sum over C, H, W (core/distill/clsd.py)
     clsd_distance: str = "mse"  # mse (Eq. 3) | pearson: 1 - correlation per channel (core/distill/clsd.py)
     clsd_same_feature: str = "merged"  # merged F̄_n (Eq. 3) | native F_n, the stage's own output (core/distill/clsd.py)
+    # decoder: the student's decoder reads the merged F̄_n (SPEC §3) | side: the cross-layer branch feeds
+    # CLSD only and the decoder reads F_n, as the baseline's does (core/models/cross_layer.py).
+    student_merge: str = "decoder"
     kernels: str = "auto"  # auto | torch | triton
     # The paper's SGD recipe with the distillation terms can take one huge step early on (the
     # cross-layer convs see large inputs); clipping keeps the start stable. 0 turns it off.
@@ -89,6 +92,10 @@ class DistillConfig(opt.MattingRunConfig):
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
                 raise PpidError(f"config: {name} must be a number >= 0 (got {value!r})")
         self.settings()  # checks modes, temperature, reduction and kernels by building them
+        from matting_cli.core.models.cross_layer import MERGE_MODES
+
+        if self.student_merge not in MERGE_MODES:
+            raise PpidError(f"config: student_merge must be one of {', '.join(MERGE_MODES)} (got {self.student_merge!r})")
 
     def settings(self):
         from matting_cli.core.distill import DistillSettings, LossWeights, table5_weights
@@ -198,7 +205,9 @@ def run_distillation(config: DistillConfig, out: Path, resume: bool, quiet: bool
         )
     dataset.prepare()  # estimate foregrounds once, before DataLoader workers fork
     seed_everything(config.seed)
-    objective = DistillationModel(create_model(config.model, "student", pretrained=config.pretrained), settings)
+    objective = DistillationModel(
+        create_model(config.model, "student", pretrained=config.pretrained, student_merge=config.student_merge), settings
+    )
     validate = (lambda wrapped: validator(wrapped.student)) if validator is not None else None
     description = f"{config.model} PPID student"
     with training_progress(config.iters, description=description, quiet=quiet or rank != 0) as on_step:
@@ -213,13 +222,14 @@ def run_distillation(config: DistillConfig, out: Path, resume: bool, quiet: bool
         "teacher": config.teacher,
         "distillation": {"semantic": settings.semantic, "local": settings.local, "temperature": settings.temperature,
                          "clsd_distance": settings.clsd_distance, "clsd_same_feature": settings.clsd_same_feature,
+                         "student_merge": config.student_merge,
                          **dataclasses.asdict(settings.weights),
                          **({f"{k}_end": v for k, v in dataclasses.asdict(settings.weights_end).items()} if settings.weights_end else {})},
         "config": dataclasses.asdict(config),
         "run_dir": str(out),
     }
     state = {key: value for key, value in objective.student.state_dict().items()}
-    save_model_file(out / "model.safetensors", state, config.model, "student", card)
+    save_model_file(out / "model.safetensors", state, config.model, "student", card, student_merge=config.student_merge)
     if not quiet:
         losses = ", ".join(f"{k} {v:.4g}" for k, v in result.losses.items())
         stderr.print(f"done: step {result.step}; {losses}; student weights {out / 'model.safetensors'}")

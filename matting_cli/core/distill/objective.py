@@ -93,9 +93,13 @@ class DistillationModel(nn.Module):
                 for tap in self.taps.values()
                 if tap.kind == "encoder" and tap.index >= 1 and tap.name in layers
             }
+            # "encoder" holds what the decoder reads: F̄_n (merge "decoder") or F_n (merge "side").
+            # F_n = F̄_n - f3x3(F̄_{n-1}) and back (clsd.CLSD_SAME_FEATURES, models/cross_layer.py).
             student_same = tap_features(student_outputs, self.taps, layers)
-            if settings.clsd_same_feature == "native":  # F_n = F̄_n - f3x3(F̄_{n-1}) (clsd.CLSD_SAME_FEATURES)
-                student_same = {name: feature - cross[name] if name in cross else feature for name, feature in student_same.items()}
+            reads = "merged" if self.student.student_merge == "decoder" else "native"
+            if settings.clsd_same_feature != reads:
+                sign = -1.0 if reads == "merged" else 1.0
+                student_same = {name: feature + sign * cross[name] if name in cross else feature for name, feature in student_same.items()}
             semantic = clsd_terms(
                 tap_features(teacher_outputs, self.taps, layers),
                 student_same,

@@ -21,13 +21,13 @@ from matting_cli.core.models.vgg16 import VGG16Encoder
 class DIM(nn.Module):
     trimap_encoding = "scalar"
 
-    def __init__(self, in_channels: int = 3, cross_layer: bool = False):
+    def __init__(self, in_channels: int = 3, cross_layer: bool = False, merge: str = "decoder"):
         super().__init__()
         self.encoder = VGG16Encoder(in_channels)
         self.decoder = SegNetDecoder(self.encoder.out_channels[-1])
         self.feature_info = make_taps(self.encoder.out_channels, self.decoder.out_channels)
         self.gates = nn.ModuleDict({tap.name.replace(".", "_"): SpatialGate() for tap in self.feature_info})
-        self.cross_layer = CrossLayerFusion(self.encoder.out_channels) if cross_layer else None
+        self.cross_layer = CrossLayerFusion(self.encoder.out_channels, merge) if cross_layer else None
 
     def forward(self, x: torch.Tensor) -> dict:
         attention, encoder_features, unpool_keys = {}, [], []

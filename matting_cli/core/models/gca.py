@@ -33,7 +33,7 @@ UNKNOWN_STRIDE = 8
 class GCA(nn.Module):
     trimap_encoding = "one_hot"
 
-    def __init__(self, in_channels: int = 3, cross_layer: bool = False):
+    def __init__(self, in_channels: int = 3, cross_layer: bool = False, merge: str = "decoder"):
         super().__init__()
         self.encoder = ResNet34D(in_channels)
         self.guidance = guidance_head()
@@ -46,7 +46,7 @@ class GCA(nn.Module):
         self.decoder_attention = GuidedContextualAttention(128, 128)
         self.feature_info = make_taps(ENCODER_TAP_CHANNELS, DECODER_TAP_CHANNELS)
         self.gates = nn.ModuleDict({tap.name.replace(".", "_"): SpatialGate() for tap in self.feature_info})
-        self.cross_layer = CrossLayerFusion(ENCODER_TAP_CHANNELS) if cross_layer else None
+        self.cross_layer = CrossLayerFusion(ENCODER_TAP_CHANNELS, merge) if cross_layer else None
         if in_channels > 3:
             # GCA zeroes the trimap part of the first conv so training starts from the RGB path.
             with torch.no_grad():

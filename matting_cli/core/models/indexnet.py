@@ -31,7 +31,7 @@ DECODER_TAP_CHANNELS = [64, 32, 24, 32]  # after decoder stages 5 (s16), 4 (s8),
 class IndexNet(nn.Module):
     trimap_encoding = "scalar"
 
-    def __init__(self, in_channels: int = 3, cross_layer: bool = False):
+    def __init__(self, in_channels: int = 3, cross_layer: bool = False, merge: str = "decoder"):
         super().__init__()
         self.backbone = MobileNetV2(in_channels, index_pooling=True)
         # Index blocks where MobileNetV2 had its strides: after layer0, 2, 3, 4 and 6.
@@ -51,7 +51,7 @@ class IndexNet(nn.Module):
         self.head = AlphaHead(32)
         self.feature_info = make_taps(ENCODER_TAP_CHANNELS, DECODER_TAP_CHANNELS)
         self.gates = nn.ModuleDict({tap.name.replace(".", "_"): SpatialGate() for tap in self.feature_info})
-        self.cross_layer = CrossLayerFusion(ENCODER_TAP_CHANNELS) if cross_layer else None
+        self.cross_layer = CrossLayerFusion(ENCODER_TAP_CHANNELS, merge) if cross_layer else None
         _init_like_indexnet(self, skip=self.backbone)
 
     def _gate(self, name: str, x: torch.Tensor, attention: dict) -> torch.Tensor:

@@ -8,7 +8,8 @@ Input: one tensor N x C x H x W, float, any H, W >= 1. Channels 0-2: RGB in [0, 
 
 `model(x, return_features=True)` -> dict, in this order:
     "alpha":       N x 1 x H x W, as above
-    "encoder":     [F_1..F_5], strides 2, 4, 8, 16, 32 (the student's are the merged F̄_n, SPEC §3)
+    "encoder":     [F_1..F_5], strides 2, 4, 8, 16, 32 (what the decoder reads: a student's are the
+                   merged F̄_n, SPEC §3, unless its student_merge is "side")
     "decoder":     decoder stages at strides 16, 8, 4, 2
     "attention":   {tap name: CBAM gate logits z, N x 1 x h x w} for every tap (SPEC §4),
                    keyed like `feature_info` ("encoder.s8", "decoder.s4", ...)
@@ -40,6 +41,12 @@ class MattingModel(nn.Module):
         self.name = name
         self.role = role
         self.in_channels = 4 if role == "teacher" else 3
+
+    @property
+    def student_merge(self) -> str | None:
+        """Where a student's cross-layer branch goes ("decoder" | "side"); None for teacher and baseline."""
+        fusion = getattr(self.net, "cross_layer", None)
+        return fusion.merge if fusion is not None else None
 
     @property
     def feature_info(self) -> tuple[FeatureTap, ...]:

@@ -1,7 +1,8 @@
 """`create_model(name, role, pretrained=...)`: one entry point for every matting network (timm-style).
 
 Roles (SPEC §1, §3): "teacher" takes RGB + trimap; "baseline" is the same network on RGB only;
-"student" is the baseline plus the CLSD cross-layer branch whose F̄_n feed the decoder.
+"student" is the baseline plus the CLSD cross-layer branch whose F̄_n feed the decoder (or, with
+student_merge "side", only CLSD: models/cross_layer.py).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Callable
 
 from torch import nn
 
+from matting_cli.core.models.cross_layer import MERGE_MODES
 from matting_cli.core.models.dim import DIM
 from matting_cli.core.models.gca import GCA
 from matting_cli.core.models.indexnet import IndexNet
@@ -40,17 +42,24 @@ def list_models() -> list[str]:
     return list(MODELS)
 
 
-def create_model(name: str, role: str = "teacher", pretrained: bool = False, weights_dir: str | Path | None = None) -> MattingModel:
+def create_model(
+    name: str, role: str = "teacher", pretrained: bool = False, weights_dir: str | Path | None = None, student_merge: str = "decoder"
+) -> MattingModel:
     """Build `name` ("dim" | "indexnet" | "gca") for `role`; with `pretrained`, load the converted
     ImageNet backbone from `weights_dir` (default: the repository's `weights/`). GCA has no
-    pretrained backbone here and trains from scratch; asking for one raises PpidError."""
+    pretrained backbone here and trains from scratch; asking for one raises PpidError.
+    `student_merge` ("decoder" | "side", students only) says where the cross-layer branch goes."""
     if name not in MODELS:
         raise PpidError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
     if role not in ROLES:
         raise PpidError(f"unknown role {role!r} for {name}; choose one of {', '.join(ROLES)}")
+    if student_merge not in MERGE_MODES:
+        raise PpidError(f"student_merge: choose one of {', '.join(MERGE_MODES)} (got {student_merge!r})")
+    if student_merge != "decoder" and role != "student":
+        raise PpidError(f"student_merge {student_merge!r}: only a student has a cross-layer branch (role {role!r})")
     spec = MODELS[name]
     in_channels = 3 + (spec.teacher_trimap_channels if role == "teacher" else 0)
-    model = MattingModel(spec.builder(in_channels, cross_layer=role == "student"), name, role)
+    model = MattingModel(spec.builder(in_channels, cross_layer=role == "student", merge=student_merge), name, role)
     if pretrained:
         if spec.pretrained_weights is None:
             raise PpidError(f"{name}: no ImageNet backbone weights exist for {spec.backbone}; it trains from scratch (use pretrained=False)")
