@@ -211,7 +211,8 @@ def run_distillation(config: DistillConfig, out: Path, resume: bool, quiet: bool
     validate = (lambda wrapped: validator(wrapped.student)) if validator is not None else None
     description = f"{config.model} PPID student"
     with training_progress(config.iters, description=description, quiet=quiet or rank != 0) as on_step:
-        result = train(config, objective, dataset, distill_step(teacher, uses_teacher=settings.uses_teacher), out, validate=validate, resume=resume, progress=on_step)
+        step = distill_step(teacher, uses_teacher=settings.uses_teacher)
+        result = train(config, objective, dataset, step, out, validate=validate, resume=resume, progress=on_step)
     if rank != 0:
         return
     # The engine's model.safetensors holds the whole objective; the shipped student is the network
