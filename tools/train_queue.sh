@@ -20,8 +20,11 @@ run() {  # run NAME COMMAND...: start or resume runs/NAME
   local out=runs/$name
   if [ -f "$out/model.safetensors" ]; then echo "$name: finished"; return; fi
   if [ -f "$out/config.json" ]; then
-    # --amp auto: bf16 where this machine has it natively, fp32 where it would be emulated.
-    echo "$name: resuming"; "$CLI" "$1" --out "$out" --resume --workers 1 --amp auto -q
+    # --amp auto: bf16 where this machine has it natively, fp32 where it would be emulated; a run that
+    # asked for fp32 (amp "none", the fp32 control) keeps it.
+    local amp=auto
+    if grep -q '"amp": "none"' "$out/config.json"; then amp=none; fi
+    echo "$name: resuming (amp $amp)"; "$CLI" "$1" --out "$out" --resume --workers 1 --amp "$amp" -q
   else
     echo "$name: starting"; "$CLI" "$@" --out "$out" "${DATA[@]}" -q
   fi
@@ -47,5 +50,8 @@ queue indexnet-ppid-side distill --config configs/cpu_indexnet_ppid_side.toml --
 # Control: the student network trained on L_alpha alone (no CLSD, no ALD), same batches. Is it the
 # distillation terms or the student's cross-layer merges that leave every student behind the baseline?
 queue indexnet-student-alpha-only "${DISTILL[@]}" --semantic none --local none
+# Control: the baseline again, fp32 from the first step to the last. The shipped baseline ran its first
+# 400 steps in bf16 and was resumed at 400; is it a fair yardstick for the fp32 students?
+queue indexnet-baseline-fp32 train --config configs/cpu_indexnet.toml --role baseline --amp none
 queue indexnet-sd-ald   "${DISTILL[@]}" --semantic sd
 queue indexnet-clsd-ld  "${DISTILL[@]}" --local ld
