@@ -53,5 +53,8 @@ queue indexnet-student-alpha-only "${DISTILL[@]}" --semantic none --local none
 # Control: the baseline again, fp32 from the first step to the last. The shipped baseline ran its first
 # 400 steps in bf16 and was resumed at 400; is it a fair yardstick for the fp32 students?
 queue indexnet-baseline-fp32 train --config configs/cpu_indexnet.toml --role baseline --amp none
+# Second seeds: two runs of one recipe differed by more than the paper's margin (docs/TRAINING_RUNS.md).
+queue indexnet-baseline-fp32-seed1 train --config configs/cpu_indexnet.toml --role baseline --amp none --seed 1
+queue indexnet-ppid-side-seed1 distill --config configs/cpu_indexnet_ppid_side.toml --teacher runs/indexnet-teacher --seed 1
 queue indexnet-sd-ald   "${DISTILL[@]}" --semantic sd
 queue indexnet-clsd-ld  "${DISTILL[@]}" --local ld
