@@ -14,6 +14,9 @@ DATA=(--image-alpha-dir ../shared/data/alphamatting/train
       --bg-dir ../shared/data/backgrounds/bsds500/train --bg-dir ../shared/data/backgrounds/bsds500/val
       --val-dir ../shared/data/alphamatting/val --workers 1)
 DISTILL=(distill --config configs/cpu_indexnet_ppid.toml --teacher runs/indexnet-teacher)
+# Recipes run under more than one seed: one array each, so a second seed is the same recipe.
+BASELINE_FP32=(train --config configs/cpu_indexnet.toml --role baseline --amp none)
+SIDE=(distill --config configs/cpu_indexnet_ppid_side.toml --teacher runs/indexnet-teacher)
 
 run() {  # run NAME COMMAND...: start or resume runs/NAME
   local name=$1; shift
@@ -46,15 +49,15 @@ queue indexnet-ppid-pearson distill --config configs/cpu_indexnet_ppid_pearson.t
 queue indexnet-ppid-native distill --config configs/cpu_indexnet_ppid_native.toml --teacher runs/indexnet-teacher
 # ... and the cross-layer branch kept out of the decoder, so a gate cannot close at no cost to the alpha:
 # the alpha-only control below shut encoder.s4 by itself (docs/TRAINING_RUNS.md).
-queue indexnet-ppid-side distill --config configs/cpu_indexnet_ppid_side.toml --teacher runs/indexnet-teacher
+queue indexnet-ppid-side "${SIDE[@]}"
 # Control: the student network trained on L_alpha alone (no CLSD, no ALD), same batches. Is it the
 # distillation terms or the student's cross-layer merges that leave every student behind the baseline?
 queue indexnet-student-alpha-only "${DISTILL[@]}" --semantic none --local none
 # Control: the baseline again, fp32 from the first step to the last. The shipped baseline ran its first
 # 400 steps in bf16 and was resumed at 400; is it a fair yardstick for the fp32 students?
-queue indexnet-baseline-fp32 train --config configs/cpu_indexnet.toml --role baseline --amp none
+queue indexnet-baseline-fp32 "${BASELINE_FP32[@]}"
 # Second seeds: two runs of one recipe differed by more than the paper's margin (docs/TRAINING_RUNS.md).
-queue indexnet-baseline-fp32-seed1 train --config configs/cpu_indexnet.toml --role baseline --amp none --seed 1
-queue indexnet-ppid-side-seed1 distill --config configs/cpu_indexnet_ppid_side.toml --teacher runs/indexnet-teacher --seed 1
+queue indexnet-baseline-fp32-seed1 "${BASELINE_FP32[@]}" --seed 1
+queue indexnet-ppid-side-seed1 "${SIDE[@]}" --seed 1
 queue indexnet-sd-ald   "${DISTILL[@]}" --semantic sd
 queue indexnet-clsd-ld  "${DISTILL[@]}" --local ld
