@@ -199,6 +199,12 @@ def card_line(name: str, path: Path) -> str:
 
         made.append(f"{d['semantic'].upper()} + {d['local'].upper()}, λ1 {weight('lambda1')}, λ2 {weight('lambda2')}, "
                     f"α {weight('alpha')}, β {weight('beta')}")
+        # The recipe's departures from the paper's Eq. 3 / Eq. 4 student (docs/DISTILLATION.md), named so
+        # a reader knows which student a row is; a card without the key predates the option.
+        departures = {"clsd_distance": ("mse", "CLSD distance {}"),
+                      "clsd_same_feature": ("merged", "same-layer term on the {} feature"),
+                      "student_merge": ("decoder", "cross-layer branch merge {}")}
+        made += [text.format(d[key]) for key, (paper, text) in departures.items() if d.get(key, paper) != paper]
     return f"- {ROW_TITLES.get(name, name)}: `{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}`" + (
         f" ({'; '.join(m for m in made if m)})" if any(made) else "")
 
@@ -231,7 +237,7 @@ def verdicts(real: dict, comp: dict) -> list[str]:
         elif better in real:
             lines.append(f"- {what}: not measured yet ({worse} has no weights; `--model {worse}=PATH` adds them).")
     if not all_met:
-        lines.append("- Why targets are missed and what comes next: `docs/TRAINING_RUNS.md`, \"What the results say\".")
+        lines.append("- Why targets are missed and what comes next: `docs/TRAINING_RUNS.md`, its newest dated section.")
     return lines
 
 
