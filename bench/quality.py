@@ -303,7 +303,8 @@ def write_results(args, cards: list[str], tables: list[str], real: dict, comp: d
         f"Every number on this page comes from one run of `.venv/bin/python {command} --results {args.results}`,",
         "which scores the shipped weights (and any file named by --model) with the exact DIM metrics",
         f"(`matting_cli.core.metrics`), every ppid model at `--max-side {args.max_side}` with `--upsample {args.upsample}`",
-        "(as `ppid matte` runs them), fp32, on the CPU. The peers are",
+        "(through `ppid matte`'s prediction code; `ppid matte` itself defaults to `--max-side 320`), "
+        "fp32, on the CPU. The peers are",
         "measured in the same run. How the models were trained: `docs/TRAINING_RUNS.md`.",
         "",
         "## Models",
