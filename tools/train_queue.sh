@@ -59,5 +59,8 @@ queue indexnet-baseline-fp32 "${BASELINE_FP32[@]}"
 # Second seeds: two runs of one recipe differed by more than the paper's margin (docs/TRAINING_RUNS.md).
 queue indexnet-baseline-fp32-seed1 "${BASELINE_FP32[@]}" --seed 1
 queue indexnet-ppid-side-seed1 "${SIDE[@]}" --seed 1
+# The side student with CLSD's and ALD's weights cut tenfold: at the preset's weights the terms cost it
+# its fit of the alpha (docs/TRAINING_RUNS.md, fifth session).
+queue indexnet-ppid-side-light distill --config configs/cpu_indexnet_ppid_side_light.toml --teacher runs/indexnet-teacher
 queue indexnet-sd-ald   "${DISTILL[@]}" --semantic sd
 queue indexnet-clsd-ld  "${DISTILL[@]}" --local ld
