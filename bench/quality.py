@@ -46,7 +46,7 @@ from matting_cli.data.image_write import write_image  # noqa: E402
 from matting_cli.data.trimap import quantize_trimap  # noqa: E402
 from matting_cli.infer.predict import predict_alpha  # noqa: E402
 from matting_cli.model_files import load_model_file  # noqa: E402
-from matting_cli.paths import DEFAULT_STUDENT, DEFAULT_TEACHER  # noqa: E402
+from matting_cli.paths import DEFAULT_MAX_SIDE, DEFAULT_STUDENT, DEFAULT_TEACHER  # noqa: E402
 
 METRICS = ("sad", "mse", "grad", "conn")
 COMPOSITES_PER_IMAGE = 10
@@ -303,7 +303,7 @@ def write_results(args, cards: list[str], tables: list[str], real: dict, comp: d
         f"Every number on this page comes from one run of `.venv/bin/python {command} --results {args.results}`,",
         "which scores the shipped weights (and any file named by --model) with the exact DIM metrics",
         f"(`matting_cli.core.metrics`), every ppid model at `--max-side {args.max_side}` with `--upsample {args.upsample}`",
-        "(through `ppid matte`'s prediction code; `ppid matte` itself defaults to `--max-side 320`), "
+        f"(through `ppid matte`'s prediction code; `ppid matte` itself defaults to `--max-side {DEFAULT_MAX_SIDE}`), "
         "fp32, on the CPU. The peers are",
         "measured in the same run. How the models were trained: `docs/TRAINING_RUNS.md`.",
         "",

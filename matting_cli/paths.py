@@ -8,3 +8,6 @@ WEIGHTS_DIR = REPO_ROOT / "weights"
 # The defaults of `ppid matte`: the trimap-free IndexNet-PPID student, and its teacher for --trimap-dir.
 DEFAULT_STUDENT = WEIGHTS_DIR / "indexnet_ppid_student.safetensors"
 DEFAULT_TEACHER = WEIGHTS_DIR / "indexnet_teacher.safetensors"
+# The longer side `ppid matte` gives the network: the scale the shipped models trained at (crops resized
+# to 320).
+DEFAULT_MAX_SIDE = 320

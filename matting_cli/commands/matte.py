@@ -22,7 +22,7 @@ from matting_cli.infer.batch import Manifest, MatteSettings, Models, read_stdin_
 from matting_cli.infer.inputs import OUTPUT_KINDS, STDIN, Job, plan_jobs
 from matting_cli.infer.outputs import Background
 from matting_cli.model_files import load_model_file
-from matting_cli.paths import DEFAULT_STUDENT, DEFAULT_TEACHER
+from matting_cli.paths import DEFAULT_MAX_SIDE, DEFAULT_STUDENT, DEFAULT_TEACHER
 
 
 class ImageFormat(str, Enum):
@@ -117,7 +117,7 @@ def matte_command(
     fmt: ImageFormat = typer.Option(ImageFormat.png, "--format", help="Output file format."),
     bit_depth: int = typer.Option(8, "--bit-depth", help="8 or 16 bits per channel (png/tiff for 16)."),
     fg_estimation: FgEstimation = typer.Option(FgEstimation.ml, "--fg-estimation", help="Foreground colours for rgba/fg/comp."),
-    max_side: int = typer.Option(320, "--max-side", min=32, help="Longer side the network sees (default: the scale the shipped models trained at); the alpha is upsampled back."),
+    max_side: int = typer.Option(DEFAULT_MAX_SIDE, "--max-side", min=32, help="Longer side the network sees (default: the scale the shipped models trained at); the alpha is upsampled back."),
     upsample: Upsampling = typer.Option(
         Upsampling.bilinear, "--upsample", help="bilinear, or guided (edges follow the photo's; ~30-60 ms more): how the alpha returns to full size."
     ),

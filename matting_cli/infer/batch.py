@@ -29,6 +29,7 @@ from matting_cli.errors import PpidError
 from matting_cli.infer.inputs import STDIN, Job
 from matting_cli.infer.outputs import Background, build_outputs
 from matting_cli.infer.predict import finish_alpha, prepare_input, run_network
+from matting_cli.paths import DEFAULT_MAX_SIDE
 
 MANIFEST_NAME = "manifest.jsonl"
 
@@ -39,7 +40,7 @@ class MatteSettings:
     extension: str = ".png"
     bit_depth: int = 8
     fg_method: str = "ml"
-    max_side: int = 320
+    max_side: int = DEFAULT_MAX_SIDE
     upsample: str = "bilinear"  # bilinear | guided (infer/predict.py)
     background: Background = field(default_factory=Background)
     overwrite: bool = False
