@@ -111,3 +111,30 @@ def test_distill_refusals(data, tmp_path, capsys):
     assert run_cli(_args(data, tmp_path / "d", tmp_path / "missing")) == 1
     assert run_cli(_args(data, tmp_path / "e", data / "teacher.safetensors", "--set", "ald_layers=['decoder.s3']")) == 1
     assert "ald_layers" in capsys.readouterr().err
+
+
+def test_side_student_without_distillation_trains_exactly_as_the_baseline(data, tmp_path):
+    """The yardstick of docs/TRAINING_RUNS.md: a side student with no CLSD and no ALD is the baseline,
+    step for step (same init, same batches, same dropout, same updates) under one recipe, so every
+    difference between a side student's run and its baseline's comes from the distillation terms.
+    The CPU presets share grad_clip 20; a bare `ppid distill` clips at 1.0 and `ppid train` not at all."""
+    common = ["--image-alpha-dir", str(data / "train"), "--bg-dir", str(data / "bg"), "--iters", "3", "--batch-size", "2",
+              "--crop", "32", "--workers", "0", "--no-pretrained", "--amp", "none", "--set", "log_every=1", "--set", "grad_clip=20", "-q"]
+    assert run_cli(["train", "--model", "indexnet", "--role", "baseline", "--out", str(tmp_path / "baseline"), *common]) == 0
+    student_args = ["distill", "--teacher", str(data / "teacher.safetensors"), "--semantic", "none", "--local", "none",
+                    "--set", "student_merge=side", "--kernels", "torch", "--out", str(tmp_path / "student"), *common]
+    assert run_cli(student_args) == 0
+
+    def alpha_losses(run):
+        logs = [json.loads(line)["loss"] for line in (tmp_path / run / "log.jsonl").read_text().splitlines()]
+        return [[entry.get(key, entry.get(f"alpha_{key}")) for key in ("l1", "ce", "grad")] for entry in logs]
+
+    assert len(alpha_losses("baseline")) == 3
+    assert alpha_losses("student") == alpha_losses("baseline")
+    baseline = load_file(str(tmp_path / "baseline" / "model.safetensors"))
+    student = load_file(str(tmp_path / "student" / "model.safetensors"))
+    assert set(baseline) < set(student)  # the student adds its cross-layer branch
+    start = create_model("indexnet", "baseline").state_dict()
+    assert any(not torch.equal(baseline[k], start[k]) for k in baseline)  # it did train
+    for key, value in baseline.items():
+        assert torch.equal(student[key], value), key
