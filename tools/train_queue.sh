@@ -17,6 +17,8 @@ DISTILL=(distill --config configs/cpu_indexnet_ppid.toml --teacher runs/indexnet
 # Recipes run under more than one seed: one array each, so a second seed is the same recipe.
 BASELINE_FP32=(train --config configs/cpu_indexnet.toml --role baseline --amp none)
 SIDE=(distill --config configs/cpu_indexnet_ppid_side.toml --teacher runs/indexnet-teacher)
+# The side student with CLSD's and ALD's weights cut tenfold (the shipped student since the sixth session).
+LIGHT=(--set lambda1=0.068 --set lambda2=0.34 --set alpha_w=0.91 --set beta_w=0.091)
 
 run() {  # run NAME COMMAND...: start or resume runs/NAME
   local name=$1; shift
@@ -63,6 +65,8 @@ queue indexnet-ppid-side-seed1 "${SIDE[@]}" --seed 1
 # its encoder open, yet at the preset's weights (CLSD 0.5 and ALD 0.22 of L_alpha's gradient at the
 # start) its L_alpha ran 19-56% above the baseline's over steps 1001-1500; it needs no term to keep its
 # gates open, so is there a small weight that helps at all (docs/TRAINING_RUNS.md, fifth session)?
-queue indexnet-ppid-side-light "${SIDE[@]}" --set lambda1=0.068 --set lambda2=0.34 --set alpha_w=0.91 --set beta_w=0.091
-queue indexnet-sd-ald   "${DISTILL[@]}" --semantic sd
-queue indexnet-clsd-ld  "${DISTILL[@]}" --local ld
+queue indexnet-ppid-side-light "${SIDE[@]}" "${LIGHT[@]}"
+# The paper's ablations (Tables 3-4) with the best student recipe so far, the light side student
+# (docs/TRAINING_RUNS.md, sixth session): SD in place of CLSD, LD in place of ALD.
+queue indexnet-sd-ald   "${SIDE[@]}" "${LIGHT[@]}" --semantic sd
+queue indexnet-clsd-ld  "${SIDE[@]}" "${LIGHT[@]}" --local ld
