@@ -134,7 +134,11 @@ def test_side_student_without_distillation_trains_exactly_as_the_baseline(data, 
     baseline = load_file(str(tmp_path / "baseline" / "model.safetensors"))
     student = load_file(str(tmp_path / "student" / "model.safetensors"))
     assert set(baseline) < set(student)  # the student adds its cross-layer branch
-    start = create_model("indexnet", "baseline").state_dict()
-    assert any(not torch.equal(baseline[k], start[k]) for k in baseline)  # it did train
+    torch.manual_seed(0)  # both commands call seed_everything(config.seed) right before building the model
+    start = create_model("indexnet", "student", student_merge="side").state_dict()
+    # Three clipped SGD steps move each conv a little from the seeded init (an independent random init would be
+    # about √2 away; seed 1 here fails): the run started from this init, and it did train.
+    moved = [((baseline[k] - start[k]).norm() / start[k].norm()).item() for k, v in baseline.items() if v.dim() == 4 and start[k].any()]
+    assert max(moved) < 0.2 and sum(m > 0 for m in moved) > len(moved) // 2
     for key, value in baseline.items():
         assert torch.equal(student[key], value), key
