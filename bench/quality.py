@@ -209,6 +209,17 @@ def card_line(name: str, path: Path) -> str:
         f" ({'; '.join(m for m in made if m)})" if any(made) else "")
 
 
+def baseline_spread(rows: dict) -> float | None:
+    """How far repeated runs of the baseline recipe ("baseline" and any "baseline-*" row) differ in
+    whole-image SAD, relative to the shipped one: the run-to-run noise any one-run comparison sits in.
+    None with a single baseline run."""
+    if "baseline" not in rows:
+        return None
+    shipped = rows["baseline"]["whole"]["sad"]
+    repeats = [r["whole"]["sad"] for name, r in rows.items() if name.startswith("baseline-")]
+    return max(abs(sad - shipped) / shipped for sad in repeats) if repeats else None
+
+
 def verdicts(real: dict, comp: dict) -> list[str]:
     """Issue 8's targets, checked against the measured rows (name -> totals)."""
     lines, all_met = [], True
@@ -233,7 +244,12 @@ def verdicts(real: dict, comp: dict) -> list[str]:
         if better in real and worse in real:
             for title, rows in (("real", real), ("composites", comp)):
                 a, b = rows[better]["whole"]["sad"], rows[worse]["whole"]["sad"]
-                lines.append(f"- {what} ({title}, whole-image SAD {a:.2f} against {b:.2f}): **{verdict(a < b, 'as the paper', 'not as the paper')}**.")
+                at, bt = rows[better]["transition"]["sad"], rows[worse]["transition"]["sad"]
+                spread = baseline_spread(rows)
+                noise = (f"; a {abs(a - b) / b:.1%} difference, within the {spread:.1%} two runs of the baseline recipe differ by"
+                         if spread is not None and abs(a - b) / b <= spread else "")
+                lines.append(f"- {what} ({title}, whole-image SAD {a:.2f} against {b:.2f}; transition {at:.2f} against "
+                             f"{bt:.2f}): **{verdict(a < b, 'as the paper', 'not as the paper')}**{noise}.")
         elif better in real:
             lines.append(f"- {what}: not measured yet ({worse} has no weights; `--model {worse}=PATH` adds them).")
     if not all_met:
