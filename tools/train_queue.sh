@@ -70,3 +70,8 @@ queue indexnet-ppid-side-light "${SIDE[@]}" "${LIGHT[@]}"
 # (docs/TRAINING_RUNS.md, sixth session): SD in place of CLSD, LD in place of ALD.
 queue indexnet-sd-ald   "${SIDE[@]}" "${LIGHT[@]}" --semantic sd
 queue indexnet-clsd-ld  "${SIDE[@]}" "${LIGHT[@]}" --local ld
+# The paper's Table 4 (and the first row of each Table 3 block) distils locally only, with no semantic
+# term: the light side student with ALD alone, then with LD alone. ALD alone also says whether ALD by
+# itself is what costs the students' fit of the alpha (docs/TRAINING_RUNS.md, seventh session).
+queue indexnet-ald      "${SIDE[@]}" "${LIGHT[@]}" --semantic none
+queue indexnet-ld       "${SIDE[@]}" "${LIGHT[@]}" --semantic none --local ld
