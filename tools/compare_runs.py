@@ -25,8 +25,10 @@ sys.path.insert(0, str(ROOT))
 
 from matting_cli.train.run_logs import read_jsonl  # noqa: E402
 
-# `ppid train` logs the alpha terms bare; `ppid distill` prefixes them, beside its distillation terms.
-ALPHA_TERMS = {"train": ("l1", "ce", "grad"), "distill": ("alpha_l1", "alpha_ce", "alpha_grad")}
+# `ppid train` logs the alpha terms bare; `ppid distill` logs the same terms with an "alpha_" prefix
+# (core/distill/objective.py), beside its distillation terms.
+_TRAIN_ALPHA_TERMS = ("l1", "ce", "grad")
+ALPHA_TERMS = {"train": _TRAIN_ALPHA_TERMS, "distill": tuple(f"alpha_{term}" for term in _TRAIN_ALPHA_TERMS)}
 
 
 class RunLogError(ValueError):
