@@ -21,6 +21,7 @@ def test_an_ablation_difference_inside_the_baseline_runs_spread_is_flagged_as_su
     comp = {name: dict(values) for name, values in real.items()}
     assert quality.baseline_spread(real) == 0.04
     lines = quality.verdicts(real, comp)
+    assert not any(line.startswith("- No second run") for line in lines)
     sd = line_of(lines, "- Table 3: CLSD better than SD, with ALD (real")
     assert "**as the paper**" in sd and "whole-image SAD 60.00 against 61.00; transition 29.00 against 30.00" in sd
     assert "1.6% difference, within the 4.0%" in sd
@@ -46,5 +47,6 @@ def test_with_one_baseline_run_there_is_no_spread_to_quote_and_missing_rows_are_
     assert quality.baseline_spread(real) is None
     lines = quality.verdicts(real, real)
     assert "within" not in line_of(lines, "- Table 3: CLSD better than SD, with ALD (real")
+    assert "- No second run of the baseline recipe was scored" in lines[2]  # said before the ablations
     assert "(ald has no weights" in line_of(lines, "- Table 3: SD better than no semantic term, with ALD: not measured yet")
     assert "(ald, ld have no weights" in line_of(lines, "- Table 4: ALD better than LD, no semantic term: not measured yet")
