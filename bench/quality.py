@@ -205,14 +205,19 @@ def card_line(name: str, path: Path) -> str:
             end = d.get(f"{name}_end")
             return f"{d[name]:.3g}" + (f"→{end:.3g}" if end is not None and end != d[name] else "")
 
-        made.append(f"{d['semantic'].upper()} + {d['local'].upper()}, λ1 {weight('lambda1')}, λ2 {weight('lambda2')}, "
-                    f"α {weight('alpha')}, β {weight('beta')}")
+        # Only the weights and options of the terms the run used: an ablation with no semantic term
+        # still carries λ1 and λ2 in its config, and naming them would misdescribe it.
+        semantic, local = d["semantic"] != "none", d["local"] != "none"
+        terms = [f"λ1 {weight('lambda1')}"] if semantic else []
+        terms += [f"λ2 {weight('lambda2')}"] if d["semantic"] == "clsd" else []
+        terms += [f"α {weight('alpha')}", f"β {weight('beta')}"] if local else []
+        made.append(", ".join([f"{d['semantic'].upper()} + {d['local'].upper()}", *terms]))
         # The recipe's departures from the paper's Eq. 3 / Eq. 4 student (docs/DISTILLATION.md), named so
         # a reader knows which student a row is; a card without the key predates the option.
         departures = {"clsd_distance": ("mse", "CLSD distance {}"),
                       "clsd_same_feature": ("merged", "same-layer term on the {} feature"),
                       "student_merge": ("decoder", "cross-layer branch merge {}")}
-        made += [text.format(d[key]) for key, (paper, text) in departures.items() if d.get(key, paper) != paper]
+        made += [text.format(d[key]) for key, (paper, text) in departures.items() if semantic and d.get(key, paper) != paper]
     return f"- {ROW_TITLES.get(name, name)}: `{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}`" + (
         f" ({'; '.join(m for m in made if m)})" if any(made) else "")
 

@@ -50,3 +50,20 @@ def test_with_one_baseline_run_there_is_no_spread_to_quote_and_missing_rows_are_
     assert "- No second run of the baseline recipe was scored" in lines[2]  # said before the ablations
     assert "(ald has no weights" in line_of(lines, "- Table 3: SD better than no semantic term, with ALD: not measured yet")
     assert "(ald, ld have no weights" in line_of(lines, "- Table 4: ALD better than LD, no semantic term: not measured yet")
+
+
+def test_a_card_line_names_only_the_distillation_terms_the_run_used(monkeypatch):
+    import types
+
+    import matting_cli.model_files as model_files
+
+    cards = {}
+    monkeypatch.setattr(model_files, "read_model_info", lambda path: types.SimpleNamespace(card=cards[path.name]))
+    common = {"lambda1": 0.068, "lambda2": 0.34, "alpha": 0.91, "beta": 0.091,
+              "clsd_distance": "pearson", "clsd_same_feature": "native", "student_merge": "side"}
+    cards["ald.safetensors"] = {"distillation": {**common, "semantic": "none", "local": "ald"}}
+    cards["sd.safetensors"] = {"distillation": {**common, "semantic": "sd", "local": "ald"}}
+    ald = quality.card_line("ald", quality.ROOT / "ald.safetensors")
+    assert "(NONE + ALD, α 0.91, β 0.091)" in ald and "λ" not in ald and "pearson" not in ald
+    sd = quality.card_line("sd-ald", quality.ROOT / "sd.safetensors")
+    assert "SD + ALD, λ1 0.068, α 0.91, β 0.091; CLSD distance pearson" in sd and "λ2" not in sd
