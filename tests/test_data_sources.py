@@ -7,7 +7,8 @@ import pytest
 
 from matting_cli.data.adobe_layout import adobe_source
 from matting_cli.data.foreground_store import ForegroundStore
-from matting_cli.data.sources import check_foreground_sizes, fg_alpha_source, image_alpha_source, list_backgrounds
+from matting_cli.data.sources import (check_foreground_sizes, combine_sources, fg_alpha_source, image_alpha_source,
+                                      list_backgrounds)
 from matting_cli.errors import ImageReadError, InputMismatchError, PpidError
 from tests.test_data_synthetic import make_adobe_tree, make_backgrounds, make_fg_alpha, make_image_alpha, save, to_u8
 
@@ -20,6 +21,35 @@ def test_fg_alpha_pairs_by_stem_and_backgrounds_are_recursive(tmp_path):
     assert all(s.alpha.stem == s.name and not s.needs_estimation for s in source.foregrounds)
     assert len(source.backgrounds) == 4 and any(p.parent.name == "extra" for p in source.backgrounds)
     assert source.background_lists is None
+
+
+def test_photo_alpha_folders_estimate_foregrounds_and_combine_with_another_layout(tmp_path):
+    # Pseudo-labelled sets ship a folder of photos beside a folder of mattes: the photos are not
+    # foregrounds, so their colours must be estimated like the image+alpha layout's.
+    photos, alphas = make_fg_alpha(tmp_path / "pseudo", names=("dog", "fox"), size=(36, 44))
+    backgrounds = make_backgrounds(tmp_path / "bg")
+    pseudo = fg_alpha_source(photos, alphas, backgrounds, photos=True)
+    assert pseudo.layout == "photo-alpha" and [s.name for s in pseudo.foregrounds] == ["dog", "fox"]
+    assert all(s.needs_estimation and s.image.parent == photos and s.fg is None for s in pseudo.foregrounds)
+    assert ForegroundStore(pseudo.foregrounds).load(1).estimated
+
+    real = image_alpha_source(make_image_alpha(tmp_path / "am"), backgrounds)
+    both = combine_sources([real, pseudo])
+    assert [s.name for s in both.foregrounds] == ["GT01", "GT02", "dog", "fox"]
+    assert both.layout == "image-alpha+photo-alpha" and both.backgrounds == real.backgrounds
+    assert combine_sources([real]) is real
+
+
+def test_combined_sources_refuse_a_repeated_name_and_the_adobe_lists(tmp_path):
+    backgrounds = make_backgrounds(tmp_path / "bg")
+    first = fg_alpha_source(*make_fg_alpha(tmp_path / "a"), backgrounds)
+    second = fg_alpha_source(*make_fg_alpha(tmp_path / "b", names=("cat",)), backgrounds, photos=True)
+    with pytest.raises(InputMismatchError, match=r"b/fg/cat\.png: same name as .*a/fg/cat\.png"):
+        combine_sources([first, second])
+    adobe = adobe_source(make_adobe_tree(tmp_path / "adobe", tmp_path / "coco"), "train", tmp_path / "coco")
+    assert adobe.background_lists is not None  # each foreground has its own listed backgrounds
+    with pytest.raises(PpidError, match="Adobe"):
+        combine_sources([adobe, first])
 
 
 def test_background_order_is_by_relative_path(tmp_path):

@@ -123,3 +123,28 @@ def test_several_background_folders_form_one_pool(data, tmp_path):
     assert run_cli(args) == 0
     config = json.loads((out / "config.json").read_text())["config"]
     assert config["bg_dir"].split(os.pathsep) == [str(data / "bg"), str(extra)]
+
+
+def test_photo_folders_train_alone_or_added_to_another_layout(data, tmp_path, capsys):
+    # A folder of photos beside a folder of their (pseudo-labelled) mattes, as ../shared ships them.
+    photos, alphas = tmp_path / "photos", tmp_path / "mattes"
+    photos.mkdir(), alphas.mkdir()
+    for sample in sorted((data / "train").iterdir())[:2]:
+        (photos / f"p_{sample.name}.png").write_bytes((sample / "image.png").read_bytes())
+        (alphas / f"p_{sample.name}.png").write_bytes((sample / "alpha.png").read_bytes())
+    out = tmp_path / "run"
+    pair = ["--photo-dir", str(photos), "--photo-alpha-dir", str(alphas)]
+    assert run_cli(_args(data, out, "--role", "baseline", *pair)) == 0
+    config = json.loads((out / "config.json").read_text())["config"]
+    assert (config["photo_dir"], config["photo_alpha_dir"]) == (str(photos), str(alphas))
+    assert f"photos {photos} + alpha {alphas}" in config["train_data"] and str(data / "train") in config["train_data"]
+    assert run_cli(["train", "--out", str(out), "--resume", "-q"]) == 0  # config.json alone rebuilds the data
+
+    alone = ["train", "--model", "indexnet", "--role", "baseline", *pair, "--bg-dir", str(data / "bg"),
+             "--out", str(tmp_path / "alone"), "--iters", "1", "--batch-size", "2", "--crop", "32",
+             "--workers", "0", "--no-pretrained", "-q"]
+    assert run_cli(alone) == 0
+    capsys.readouterr()
+    unpaired = _args(data, tmp_path / "unpaired", "--role", "baseline", "--photo-dir", str(photos))
+    assert run_cli(unpaired) == 2
+    assert "--photo-alpha-dir" in capsys.readouterr().err and not (tmp_path / "unpaired").exists()

@@ -134,6 +134,8 @@ def distill_command(
     alpha_dir: Optional[Path] = opt.ALPHA_DIR,
     image_alpha_dir: Optional[Path] = opt.IMAGE_ALPHA_DIR,
     adobe_root: Optional[Path] = opt.ADOBE_ROOT,
+    photo_dir: Optional[List[Path]] = opt.PHOTO_DIR,
+    photo_alpha_dir: Optional[List[Path]] = opt.PHOTO_ALPHA_DIR,
     bg_dir: Optional[List[Path]] = opt.BG_DIR,
     val_dir: Optional[Path] = opt.VAL_DIR,
     val_every: Optional[int] = opt.VAL_EVERY,
@@ -169,7 +171,8 @@ def distill_command(
         model_name = model.value if model else None
     given = opt.given_options(
         teacher=teacher, model=model_name, fg_dir=fg_dir, alpha_dir=alpha_dir,
-        image_alpha_dir=image_alpha_dir, adobe_root=adobe_root, bg_dir=bg_dir, val_dir=val_dir,
+        image_alpha_dir=image_alpha_dir, adobe_root=adobe_root, photo_dir=photo_dir, photo_alpha_dir=photo_alpha_dir,
+        bg_dir=bg_dir, val_dir=val_dir,
         val_every=val_every, semantic=semantic, local=local, temperature=temperature, lambda1=lambda1,
         lambda2=lambda2, alpha_w=alpha_w, beta_w=beta_w, gamma=gamma, kernels=kernels, iters=iters,
         batch_size=batch_size, crop=crop, lr=lr, workers=workers, seed=seed, device=device, amp=amp,

@@ -59,6 +59,8 @@ def train_command(
     alpha_dir: Optional[Path] = opt.ALPHA_DIR,
     image_alpha_dir: Optional[Path] = opt.IMAGE_ALPHA_DIR,
     adobe_root: Optional[Path] = opt.ADOBE_ROOT,
+    photo_dir: Optional[List[Path]] = opt.PHOTO_DIR,
+    photo_alpha_dir: Optional[List[Path]] = opt.PHOTO_ALPHA_DIR,
     bg_dir: Optional[List[Path]] = opt.BG_DIR,
     val_dir: Optional[Path] = opt.VAL_DIR,
     val_every: Optional[int] = opt.VAL_EVERY,
@@ -79,7 +81,8 @@ def train_command(
     """Train a trimap-based teacher or a trimap-free baseline with the alpha loss (SPEC §5-6)."""
     given = opt.given_options(
         model=model, role=role, fg_dir=fg_dir, alpha_dir=alpha_dir, image_alpha_dir=image_alpha_dir,
-        adobe_root=adobe_root, bg_dir=bg_dir, val_dir=val_dir, val_every=val_every, iters=iters,
+        adobe_root=adobe_root, photo_dir=photo_dir, photo_alpha_dir=photo_alpha_dir, bg_dir=bg_dir, val_dir=val_dir,
+        val_every=val_every, iters=iters,
         batch_size=batch_size, crop=crop, lr=lr, workers=workers, seed=seed, device=device, amp=amp,
         pretrained=pretrained,
     )

@@ -14,7 +14,8 @@ from typing import Any, Callable, Optional
 import typer
 
 from matting_cli.data.samples import CompositingDataset, SampleConfig
-from matting_cli.data.sources import MattingSource, check_foreground_sizes, fg_alpha_source, image_alpha_source
+from matting_cli.data.sources import (MattingSource, background_folders, check_foreground_sizes, combine_sources,
+                                      fg_alpha_source, image_alpha_source)
 from matting_cli.errors import UsageError
 from matting_cli.train import TrainConfig, load_config, load_run_config
 
@@ -27,6 +28,10 @@ class MattingRunConfig(TrainConfig):
     alpha_dir: str = ""
     image_alpha_dir: str = ""
     adobe_root: str = ""
+    # Photos + their alpha mattes (foregrounds estimated), folders paired in order and joined by
+    # os.pathsep like bg_dir; alone or added to one layout above (pseudo-labelled photos, issue 8).
+    photo_dir: str = ""
+    photo_alpha_dir: str = ""
     bg_dir: str = ""
     val_dir: str = ""
     val_max_side: int = 512  # validation images are matted at this size, as `ppid matte --max-side`
@@ -39,6 +44,8 @@ class MattingRunConfig(TrainConfig):
 FG_DIR = typer.Option(None, "--fg-dir", help="Foreground colours (with --alpha-dir), matched by name.")
 ALPHA_DIR = typer.Option(None, "--alpha-dir", help="Alpha mattes for --fg-dir.")
 IMAGE_ALPHA_DIR = typer.Option(None, "--image-alpha-dir", help="NAME/image.* + NAME/alpha.* folders; foregrounds are estimated.")
+PHOTO_DIR = typer.Option(None, "--photo-dir", help="Photos whose foregrounds are estimated, with --photo-alpha-dir; alone or added to another layout (repeat for several folders, in pairs).")
+PHOTO_ALPHA_DIR = typer.Option(None, "--photo-alpha-dir", help="Alpha mattes for the --photo-dir given in the same position, matched by name.")
 ADOBE_ROOT = typer.Option(None, "--adobe-root", help="Adobe Image Matting / Distinctions-646 root (training split).")
 BG_DIR = typer.Option(None, "--bg-dir", help="Background images composited behind the foregrounds (searched recursively; repeat for several folders).")
 VAL_DIR = typer.Option(None, "--val-dir", help="Validation: NAME/{image,alpha,trimap} folders or merged/ + alpha/ (+ trimap/).")
@@ -96,22 +103,36 @@ def make_config(
     return dataclasses.replace(config, train_data=describe_data(config), val_data=config.val_dir)
 
 
+def photo_folder_pairs(config: MattingRunConfig) -> list[tuple[Path, Path]]:
+    """(photos, alphas) folders, paired by position; unequal counts are a usage error."""
+    photos, alphas = background_folders(config.photo_dir), background_folders(config.photo_alpha_dir)
+    if len(photos) != len(alphas):
+        raise UsageError(f"--photo-dir is given {len(photos)} time(s) and --photo-alpha-dir {len(alphas)}: "
+                         "they go in pairs, in the same order")
+    return list(zip(photos, alphas))
+
+
 def build_source(config: MattingRunConfig) -> MattingSource:
     layouts = [bool(config.fg_dir or config.alpha_dir), bool(config.image_alpha_dir), bool(config.adobe_root)]
-    if sum(layouts) != 1:
-        raise UsageError("give one data layout: --fg-dir with --alpha-dir, or --image-alpha-dir, or --adobe-root")
+    photo_pairs = photo_folder_pairs(config)
+    if sum(layouts) > 1 or (sum(layouts) == 0 and not photo_pairs):
+        raise UsageError("give one data layout: --fg-dir with --alpha-dir, or --image-alpha-dir, or --adobe-root "
+                         "(--photo-dir with --photo-alpha-dir may be added to it, or used alone)")
     if not config.bg_dir:
         raise UsageError("--bg-dir is needed: training samples are composited over backgrounds")
+    sources = []
     if config.fg_dir or config.alpha_dir:
         if not (config.fg_dir and config.alpha_dir):
             raise UsageError("--fg-dir and --alpha-dir go together")
-        source = fg_alpha_source(config.fg_dir, config.alpha_dir, config.bg_dir)
+        sources.append(fg_alpha_source(config.fg_dir, config.alpha_dir, config.bg_dir))
     elif config.image_alpha_dir:
-        source = image_alpha_source(config.image_alpha_dir, config.bg_dir)
-    else:
+        sources.append(image_alpha_source(config.image_alpha_dir, config.bg_dir))
+    elif config.adobe_root:
         from matting_cli.data.adobe_layout import adobe_source
 
-        source = adobe_source(config.adobe_root, "train", config.bg_dir)
+        sources.append(adobe_source(config.adobe_root, "train", config.bg_dir))
+    sources += [fg_alpha_source(photos, alphas, config.bg_dir, photos=True) for photos, alphas in photo_pairs]
+    source = combine_sources(sources)
     check_foreground_sizes(source)
     return source
 
@@ -140,7 +161,11 @@ def describe_data(config: MattingRunConfig) -> str:
         where = f"image+alpha {config.image_alpha_dir}"
     elif config.adobe_root:
         where = f"adobe {config.adobe_root}"
-    else:
+    elif config.fg_dir:
         where = f"fg {config.fg_dir} + alpha {config.alpha_dir}"
+    else:
+        where = ""
+    photos = [f"photos {p} + alpha {a}" for p, a in zip(background_folders(config.photo_dir), background_folders(config.photo_alpha_dir))]
+    where = " + ".join(part for part in (where, *photos) if part)
     backgrounds = " + ".join(config.bg_dir.split(os.pathsep))
     return f"{where} over backgrounds {backgrounds}"

@@ -1,12 +1,15 @@
 """Where matting samples come from: a list of foregrounds (each a foreground + alpha, or a photo +
 alpha whose foreground is estimated) and a pool of backgrounds.
 
-Three folder layouts become the same `MattingSource`, used by both `ppid composite` and the training
+Four folder layouts become the same `MattingSource`, used by both `ppid composite` and the training
 Dataset:
 - `fg_alpha_source`: a folder of foregrounds and a folder of alpha mattes matched by file stem;
+- `fg_alpha_source(..., photos=True)`: the same with photos in place of foregrounds, whose foregrounds
+  are estimated (a folder of photos beside a folder of mattes, as pseudo-labelled sets ship);
 - `image_alpha_source`: folders `NAME/image.*` + `NAME/alpha.*` (alphamatting.com style), whose
   foregrounds are estimated (SPEC section 7);
 - `adobe_layout.adobe_source`: the Adobe Image Matting / Distinctions-646 tree with its name lists.
+`combine_sources` joins several into one pool (real photos plus pseudo-labelled ones, say).
 
 Everything a user can get wrong here (missing folders, a foreground without alpha, duplicate names,
 sizes that disagree) is found before any pixel is composited and reported as one line naming the file.
@@ -120,20 +123,40 @@ def _by_stem(files: list[Path]) -> dict[str, Path]:
 
 
 def fg_alpha_source(fg_dir: str | os.PathLike, alpha_dir: str | os.PathLike,
-                    bg_dir: str | os.PathLike) -> MattingSource:
+                    bg_dir: str | os.PathLike, photos: bool = False) -> MattingSource:
     """Foregrounds and alpha mattes in two folders, paired by stem (`hair.jpg` with `hair.png`).
+    With `photos`, the first folder holds photos, whose foregrounds are estimated before compositing.
 
     A foreground without an alpha is an error; an alpha without a foreground is ignored (alpha
     folders are often shared between several foreground sets).
     """
-    foregrounds = _by_stem(list_images(fg_dir, "foreground"))
+    what = "photo" if photos else "foreground"
+    foregrounds = _by_stem(list_images(fg_dir, what))
     alphas = _by_stem(list_images(alpha_dir, "alpha"))
     specs = []
     for stem, fg_path in sorted(foregrounds.items()):
         if stem not in alphas:
             raise InputMismatchError(f"{fg_path}: no alpha matte named '{stem}.*' in {Path(alpha_dir).resolve()}")
-        specs.append(ForegroundSpec(name=stem, fg=fg_path, alpha=alphas[stem]))
-    return MattingSource("fg-alpha", tuple(specs), list_backgrounds(bg_dir))
+        colours = {"image": fg_path} if photos else {"fg": fg_path}
+        specs.append(ForegroundSpec(name=stem, alpha=alphas[stem], **colours))
+    return MattingSource("photo-alpha" if photos else "fg-alpha", tuple(specs), list_backgrounds(bg_dir))
+
+
+def combine_sources(sources: list[MattingSource]) -> MattingSource:
+    """One pool of the foregrounds of several sources over the first one's backgrounds. Names must stay
+    unique (caches and logs key on them), so a clash is an error naming both files."""
+    if len(sources) == 1:
+        return sources[0]
+    if any(source.background_lists is not None for source in sources):
+        raise PpidError("the Adobe layout fixes each foreground's backgrounds and cannot be combined with other data")
+    seen: dict[str, ForegroundSpec] = {}
+    for source in sources:
+        for spec in source.foregrounds:
+            if spec.name in seen:
+                raise InputMismatchError(f"{spec.colour_path}: same name as {seen[spec.name].colour_path}; "
+                                         "names must be unique across the data folders")
+            seen[spec.name] = spec
+    return MattingSource("+".join(source.layout for source in sources), tuple(seen.values()), sources[0].backgrounds)
 
 
 def _find_by_stem(folder: Path, stem: str) -> Path | None:
