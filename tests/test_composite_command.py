@@ -1,4 +1,4 @@
-"""`ppid composite` end to end: the three layouts, byte-identical reruns, the composite equation in
+"""`ppid composite` end to end: the four layouts, byte-identical reruns, the composite equation in
 the written files, trimap coverage, the manifest, the preview, and bad inputs (exit 1, one line
 naming the file, nothing left behind)."""
 
@@ -104,6 +104,20 @@ def test_image_alpha_layout_estimates_the_foreground(tmp_path):
     # the estimate differs from the photo where the background showed through
     photo = _rgb(root / "GT01" / "image.png")
     assert not np.array_equal(_rgb(out / "fg" / "GT01_0.png"), photo)
+
+
+def test_photo_alpha_layout_estimates_the_foreground(tmp_path):
+    # A folder of photos beside a folder of mattes (pseudo-labelled sets): like --fg-dir, but the
+    # colours are photos, so the written fg/ is an estimate and not the photo itself.
+    photos, alphas = make_fg_alpha(tmp_path / "in")
+    out = tmp_path / "o"
+    assert run_cli(["composite", str(out), "--photo-dir", str(photos), "--alpha-dir", str(alphas), "--bg-dir",
+                    str(make_backgrounds(tmp_path / "bg")), "--per-fg", "1", "-q"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["layout"] == "photo-alpha" and [s["name"] for s in manifest["samples"]] == ["bear_0", "cat_0"]
+    assert all(s["fg"] is None and "estimated" in s["fg_source"] for s in manifest["samples"])
+    for s in manifest["samples"]:
+        _check_sample_files(out, s["name"])
 
 
 def test_adobe_train_split_follows_the_official_pairing(tmp_path):
@@ -213,6 +227,8 @@ def test_per_fg_beyond_the_name_lists_is_refused(tmp_path, capsys):
     ["--per-fg", "2"],  # no input layout
     ["--fg-dir", "x", "--per-fg", "2"],  # --fg-dir without --alpha-dir
     ["--adobe-root", "x"],  # without --split
+    ["--photo-dir", "x", "--per-fg", "2"],  # --photo-dir without --alpha-dir
+    ["--photo-dir", "x", "--fg-dir", "y", "--alpha-dir", "z"],  # two layouts
 ])
 def test_option_misuse_is_a_usage_error(tmp_path, argv):
     assert run_cli(["composite", str(tmp_path / "o"), "--bg-dir", str(tmp_path), *argv]) == 2

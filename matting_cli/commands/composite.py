@@ -19,21 +19,22 @@ from matting_cli.data.foreground_store import ForegroundStore
 from matting_cli.data.image_write import WRITABLE_EXTENSIONS, write_image
 from matting_cli.data.sources import MattingSource, check_foreground_sizes, fg_alpha_source, image_alpha_source
 
-LAYOUT_HELP = "Input: exactly one of --fg-dir/--alpha-dir, --adobe-root/--split, --image-alpha-dir."
+LAYOUT_HELP = "Input: exactly one of --fg-dir/--alpha-dir, --photo-dir/--alpha-dir, --adobe-root/--split, --image-alpha-dir."
 
 
-def _open_source(bg_dir, fg_dir, alpha_dir, adobe_root, split, image_alpha_dir) -> MattingSource:
-    chosen = [flag for flag, value in (("--fg-dir", fg_dir), ("--adobe-root", adobe_root),
+def _open_source(bg_dir, fg_dir, alpha_dir, adobe_root, split, image_alpha_dir, photo_dir=None) -> MattingSource:
+    chosen = [flag for flag, value in (("--fg-dir", fg_dir), ("--photo-dir", photo_dir), ("--adobe-root", adobe_root),
                                         ("--image-alpha-dir", image_alpha_dir)) if value is not None]
     if len(chosen) != 1:
         given = ", ".join(chosen) if chosen else "none"
         raise typer.BadParameter(f"{LAYOUT_HELP} Given: {given}.")
-    if (alpha_dir is not None) != (fg_dir is not None):
-        raise typer.BadParameter("--fg-dir and --alpha-dir go together.")
+    colours = fg_dir if fg_dir is not None else photo_dir
+    if (alpha_dir is not None) != (colours is not None):
+        raise typer.BadParameter(f"{'--photo-dir' if photo_dir is not None else '--fg-dir'} and --alpha-dir go together.")
     if (split is not None) != (adobe_root is not None):
         raise typer.BadParameter("--adobe-root and --split go together.")
-    if fg_dir is not None:
-        return fg_alpha_source(fg_dir, alpha_dir, bg_dir)
+    if colours is not None:
+        return fg_alpha_source(colours, alpha_dir, bg_dir, photos=photo_dir is not None)
     if adobe_root is not None:
         return adobe_source(adobe_root, split, bg_dir)
     return image_alpha_source(image_alpha_dir, bg_dir)
@@ -43,7 +44,8 @@ def composite_command(
     out_dir: Path = typer.Argument(..., help="Folder to write merged/, alpha/, fg/, bg/, trimap/ and manifest.json into."),
     bg_dir: Path = typer.Option(..., "--bg-dir", help="Background images (searched recursively; for Adobe: COCO train2014 or VOC images named by the lists)."),
     fg_dir: Optional[Path] = typer.Option(None, "--fg-dir", help="Foreground colour images, paired with --alpha-dir by file stem."),
-    alpha_dir: Optional[Path] = typer.Option(None, "--alpha-dir", help="Alpha mattes named like the foregrounds."),
+    alpha_dir: Optional[Path] = typer.Option(None, "--alpha-dir", help="Alpha mattes named like the foregrounds (or photos)."),
+    photo_dir: Optional[Path] = typer.Option(None, "--photo-dir", help="Photos, paired with --alpha-dir by file stem; foregrounds are estimated."),
     adobe_root: Optional[Path] = typer.Option(None, "--adobe-root", help="Adobe Image Matting (Combined_Dataset) or Distinctions-646 folder."),
     split: Optional[str] = typer.Option(None, "--split", help=f"With --adobe-root: {' or '.join(ADOBE_SPLITS)} (test = Composition-1k)."),
     image_alpha_dir: Optional[Path] = typer.Option(None, "--image-alpha-dir", help="Folders NAME/image.* + NAME/alpha.*; foregrounds are estimated."),
@@ -58,7 +60,7 @@ def composite_command(
     """Composite foregrounds over backgrounds into a matting data set (I = aF + (1-a)B), with trimaps."""
     if preview is not None and preview.suffix.lower() not in WRITABLE_EXTENSIONS:
         raise typer.BadParameter(f"{preview}: use one of {', '.join(WRITABLE_EXTENSIONS)}", param_hint="--preview")
-    source = _open_source(bg_dir, fg_dir, alpha_dir, adobe_root, split, image_alpha_dir)
+    source = _open_source(bg_dir, fg_dir, alpha_dir, adobe_root, split, image_alpha_dir, photo_dir)
     check_foreground_sizes(source)
     settings = CompositeSettings(per_fg=per_fg, seed=seed, trimap_radius=trimap_kernel,
                                  use_shipped_trimaps=not generate_trimaps)
