@@ -52,6 +52,17 @@ def test_with_one_baseline_run_there_is_no_spread_to_quote_and_missing_rows_are_
     assert "(ald, ld have no weights" in line_of(lines, "- Table 4: ALD better than LD, no semantic term: not measured yet")
 
 
+def test_the_pseudo_labelled_baseline_is_measured_against_the_baseline_and_is_no_repeat_of_it():
+    real = {"baseline": totals(50.0, 30.0), "baseline-run2": totals(52.0, 31.0),  # 4% apart
+            "baseline-pseudo": totals(45.0, 29.0)}
+    comp = {"baseline": totals(40.0, 20.0), "baseline-run2": totals(40.4, 20.0),  # 1% apart
+            "baseline-pseudo": totals(40.2, 21.0)}
+    assert quality.baseline_spread(real) == 0.04  # another recipe, not a second run of the baseline's
+    line = line_of(quality.verdicts(real, comp), "- Pseudo-labelled photos added")
+    assert "real 45.00 against 50.00 (helps)" in line  # 10% lower: outside the 4% spread
+    assert "composites 40.20 against 40.00 (does not help, within the 1.0%" in line
+
+
 def test_a_card_line_names_only_the_distillation_terms_the_run_used(monkeypatch):
     import types
 
