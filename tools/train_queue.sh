@@ -66,7 +66,7 @@ queue indexnet-baseline-fp32 "${BASELINE_FP32[@]}"
 # Second seeds: two runs of one recipe differed by more than the paper's margin (docs/TRAINING_RUNS.md).
 queue indexnet-baseline-fp32-seed1 "${BASELINE_FP32[@]}" --seed 1
 queue indexnet-ppid-side-seed1 "${SIDE[@]}" --seed 1
-# The baseline's second seed in the precision --amp auto picks (bf16 where native: about 45 min, against
+# The baseline's second seed in the precision --amp auto picks (bf16 where native: 0.9 h, against
 # 2 h for the fp32 seed-1 run above, whose checkpoints were lost). It ships as
 # weights/indexnet_baseline_run2.safetensors, the run-to-run spread bench/quality.py weighs verdicts by.
 queue indexnet-baseline-seed1 train --config configs/cpu_indexnet.toml --role baseline --seed 1
