@@ -236,6 +236,13 @@ def baseline_spread(rows: dict, region: str = "whole") -> float | None:
     return max(abs(sad - shipped) / shipped for sad in repeats) if repeats else None
 
 
+def spread_within(a: float, b: float, rows: dict, region: str) -> float | None:
+    """The baseline runs' spread over REGION when SADs a and b differ by no more than it (the difference
+    is then noise), else None."""
+    spread = baseline_spread(rows, region)
+    return spread if spread is not None and abs(a - b) / b <= spread else None
+
+
 # The paper's ablation claims as (better row, worse row, claim, region judged). Table 3 holds ALD and
 # compares the semantic terms on the whole image; Table 4 adds the local terms alone to the baseline
 # and measures the transition region ("we compute the metrics on the transition region").
@@ -283,9 +290,9 @@ def verdicts(real: dict, comp: dict) -> list[str]:
         for title, rows in (("real", real), ("composites", comp)):
             a, b = rows[better][region]["sad"], rows[worse][region]["sad"]
             a_other, b_other = rows[better][other]["sad"], rows[worse][other]["sad"]
-            spread = baseline_spread(rows, region)
+            spread = spread_within(a, b, rows, region)
             noise = (f"; a {abs(a - b) / b:.1%} difference, within the {spread:.1%} two runs of the baseline recipe differ by"
-                     if spread is not None and abs(a - b) / b <= spread else "")
+                     if spread is not None else "")
             lines.append(f"- {what} ({title}, {REGION_LABEL[region]} SAD {a:.2f} against {b:.2f}; {REGION_LABEL[other]} {a_other:.2f} "
                          f"against {b_other:.2f}): **{verdict(a < b, 'as the paper', 'not as the paper')}**{noise}.")
     if "baseline-pseudo" in real and "baseline" in real:
@@ -293,9 +300,8 @@ def verdicts(real: dict, comp: dict) -> list[str]:
         parts = []
         for title, rows in (("real", real), ("composites", comp)):
             with_p, without = rows["baseline-pseudo"]["whole"]["sad"], rows["baseline"]["whole"]["sad"]
-            spread = baseline_spread(rows)
-            noise = (f", within the {spread:.1%} two runs of the baseline recipe differ by"
-                     if spread is not None and abs(with_p - without) / without <= spread else "")
+            spread = spread_within(with_p, without, rows, "whole")
+            noise = f", within the {spread:.1%} two runs of the baseline recipe differ by" if spread is not None else ""
             parts.append(f"{title} {with_p:.2f} against {without:.2f} "
                          f"({'helps' if with_p < without else 'does not help'}{noise})")
         lines.append("- Pseudo-labelled photos added to the baseline's data (whole-image SAD, with against without): "

@@ -165,7 +165,7 @@ def describe_data(config: MattingRunConfig) -> str:
         where = f"fg {config.fg_dir} + alpha {config.alpha_dir}"
     else:
         where = ""
-    photos = [f"photos {p} + alpha {a}" for p, a in zip(background_folders(config.photo_dir), background_folders(config.photo_alpha_dir))]
+    photos = [f"photos {p} + alpha {a}" for p, a in photo_folder_pairs(config)]
     where = " + ".join(part for part in (where, *photos) if part)
     backgrounds = " + ".join(config.bg_dir.split(os.pathsep))
     return f"{where} over backgrounds {backgrounds}"
