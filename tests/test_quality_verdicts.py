@@ -78,3 +78,19 @@ def test_a_card_line_names_only_the_distillation_terms_the_run_used(monkeypatch)
     assert "(NONE + ALD, α 0.91, β 0.091)" in ald and "λ" not in ald and "pearson" not in ald
     sd = quality.card_line("sd-ald", quality.ROOT / "sd.safetensors")
     assert "SD + ALD, λ1 0.068, α 0.91, β 0.091; CLSD distance pearson" in sd and "λ2" not in sd
+
+
+def test_paired_students_are_measured_against_their_own_baseline_run_beside_the_target():
+    real = {"baseline": totals(50.0, 30.0), "baseline-run2": totals(55.0, 31.0),  # 10% apart
+            "baseline-pseudo": totals(80.0, 40.0), "ppid-pseudo": totals(60.0, 35.0)}
+    comp = {"baseline": totals(40.0, 20.0), "baseline-run2": totals(41.0, 20.0),  # 2.5% apart
+            "baseline-pseudo": totals(40.0, 21.0), "ppid-pseudo": totals(40.8, 21.0)}
+    lines = quality.verdicts(real, comp)
+    line = line_of(lines, "- PPID student against the baseline, both with the pseudo-labelled photos")
+    assert "real 60.00 against 80.00 (25.0% lower, clears the 15% margin)" in line
+    assert "composites 40.80 against 40.00 (2.0% higher, short of the 15% margin, within the 2.5%" in line
+    assert not any(line.startswith("- PPID student against the baseline, whole-image") for line in lines)  # no "ppid" row
+    assert not any("seed 1" in line for line in lines)  # no ppid-run2 row: that pair is left out, not half-reported
+    real["ppid-run2"], comp["ppid-run2"] = totals(54.0, 30.0), totals(41.0, 20.0)
+    seed1 = line_of(quality.verdicts(real, comp), "- PPID student against the baseline, both a second run with seed 1")
+    assert "real 54.00 against 55.00 (1.8% lower, short of the 15% margin, within the 10.0%" in seed1
