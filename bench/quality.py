@@ -248,6 +248,19 @@ def spread_within(a: float, b: float, rows: dict, region: str) -> float | None:
     return spread if spread is not None and abs(a - b) / b <= spread else None
 
 
+def within_spread_note(a: float, b: float, rows: dict, region: str = "whole") -> str:
+    """The clause saying that SADs a and b differ by no more than the baseline runs' spread over REGION
+    (", within the X% two runs ..."), or an empty string when they differ by more."""
+    spread = spread_within(a, b, rows, region)
+    return f", within the {spread:.1%} two runs of the baseline recipe differ by" if spread is not None else ""
+
+
+def change_against(p: float, b: float) -> tuple[float, str]:
+    """How far SAD p is below b, as a fraction (negative when above), and as "X% lower" / "X% higher"."""
+    cut = 1 - p / b
+    return cut, f"{cut:.1%} lower" if cut >= 0 else f"{-cut:.1%} higher"
+
+
 # The paper's ablation claims as (better row, worse row, claim, region judged). Table 3 holds ALD and
 # compares the semantic terms on the whole image; Table 4 adds the local terms alone to the baseline
 # and measures the transition region ("we compute the metrics on the transition region").
@@ -283,8 +296,7 @@ def verdicts(real: dict, comp: dict) -> list[str]:
     if "ppid" in real and "baseline" in real:
         for title, rows in (("real val photos", real), ("composites", comp)):
             b, p = rows["baseline"]["whole"]["sad"], rows["ppid"]["whole"]["sad"]
-            cut = 1 - p / b
-            change = f"{cut:.1%} lower" if cut >= 0 else f"{-cut:.1%} higher"
+            cut, change = change_against(p, b)
             lines.append(f"- PPID student against the baseline, whole-image SAD on the {title}: {p:.2f} against {b:.2f}, "
                          f"{change}: **{verdict(cut >= 0.15)}** (target: at least 15% lower).")
     if baseline_spread(real) is None and any(better in real and worse in real for better, worse, _, _ in ABLATIONS):
@@ -311,10 +323,8 @@ def verdicts(real: dict, comp: dict) -> list[str]:
         parts = []
         for title, rows in (("real", real), ("composites", comp)):
             with_p, without = rows["baseline-pseudo"]["whole"]["sad"], rows["baseline"]["whole"]["sad"]
-            spread = spread_within(with_p, without, rows, "whole")
-            noise = f", within the {spread:.1%} two runs of the baseline recipe differ by" if spread is not None else ""
             parts.append(f"{title} {with_p:.2f} against {without:.2f} "
-                         f"({'helps' if with_p < without else 'does not help'}{noise})")
+                         f"({'helps' if with_p < without else 'does not help'}{within_spread_note(with_p, without, rows)})")
         lines.append("- Pseudo-labelled photos added to the baseline's data (whole-image SAD, with against without): "
                      + "; ".join(parts) + ".")
     for student, baseline, alike in PAIRED_STUDENTS:
@@ -325,11 +335,9 @@ def verdicts(real: dict, comp: dict) -> list[str]:
         parts = []
         for title, rows in (("real", real), ("composites", comp)):
             p, b = rows[student]["whole"]["sad"], rows[baseline]["whole"]["sad"]
-            cut = 1 - p / b
-            spread = spread_within(p, b, rows, "whole")
-            noise = f", within the {spread:.1%} two runs of the baseline recipe differ by" if spread is not None else ""
-            parts.append(f"{title} {p:.2f} against {b:.2f} ({f'{cut:.1%} lower' if cut >= 0 else f'{-cut:.1%} higher'}, "
-                         f"{'clears' if cut >= 0.15 else 'short of'} the 15% margin{noise})")
+            cut, change = change_against(p, b)
+            parts.append(f"{title} {p:.2f} against {b:.2f} ({change}, "
+                         f"{'clears' if cut >= 0.15 else 'short of'} the 15% margin{within_spread_note(p, b, rows)})")
         lines.append(f"- PPID student against the baseline, {alike} (whole-image SAD): " + "; ".join(parts) + ".")
     if not all_met:
         lines.append("- Why targets are missed and what comes next: `docs/TRAINING_RUNS.md`, its newest dated section.")

@@ -94,7 +94,7 @@ queue indexnet-ald-seed1 "${SIDE[@]}" "${LIGHT[@]}" --semantic none --seed 1
 queue indexnet-ld-seed1  "${SIDE[@]}" "${LIGHT[@]}" --semantic none --local ld --seed 1
 # The shipped student's recipe on the pseudo-labelled baseline's data: the same batches as
 # indexnet-baseline-pseudo, so a paired PPID-versus-baseline comparison on a second data mix, and a
-# student that may know what a subject is on everyday photos (docs/TRAINING_RUNS.md, ninth session).
+# student that may know what a subject is on everyday photos (docs/TRAINING_RUNS.md, ninth and tenth sessions).
 queue indexnet-ppid-pseudo "${SIDE[@]}" "${LIGHT[@]}" "${PSEUDO[@]}"
 # The shipped student's recipe with seed 1: the same batches as indexnet-baseline-seed1 (bf16 both), so a
 # second paired comparison of the student with its baseline, where the two seed-0 runs are one.
