@@ -94,3 +94,18 @@ def test_paired_students_are_measured_against_their_own_baseline_run_beside_the_
     real["ppid-run2"], comp["ppid-run2"] = totals(54.0, 30.0), totals(41.0, 20.0)
     seed1 = line_of(quality.verdicts(real, comp), "- PPID student against the baseline, both a second run with seed 1")
     assert "real 54.00 against 55.00 (1.8% lower, short of the 15% margin, within the 10.0%" in seed1
+
+
+def test_the_seed_pairs_of_the_shipped_recipe_are_summed_up_with_their_mean_and_how_many_clear_the_margin():
+    real = {"baseline": totals(50.0, 30.0), "ppid": totals(60.0, 30.0),  # 20% higher
+            "baseline-run2": totals(80.0, 30.0), "ppid-run2": totals(60.0, 30.0)}  # 25% lower
+    comp = {"baseline": totals(40.0, 20.0), "ppid": totals(30.0, 20.0),  # 25% lower
+            "baseline-run2": totals(50.0, 20.0), "ppid-run2": totals(40.0, 20.0)}  # 20% lower
+    line = line_of(quality.verdicts(real, comp), "- The shipped student's recipe against its baseline over 2 seeds")
+    assert "real: seed 0 20.0% higher, seed 1 25.0% lower; mean 2.5% lower, 1 of 2 clear the 15% margin" in line
+    assert "composites: seed 0 25.0% lower, seed 1 20.0% lower; mean 22.5% lower, 2 of 2 clear" in line
+    # A seed whose student is missing is left out, not half-counted; one pair alone is the target's line.
+    real["baseline-run3"], comp["baseline-run3"] = totals(50.0, 30.0), totals(40.0, 20.0)
+    assert "over 2 seeds" in line_of(quality.verdicts(real, comp), "- The shipped student's recipe")
+    del real["ppid-run2"]
+    assert not any(line.startswith("- The shipped student's recipe") for line in quality.verdicts(real, comp))

@@ -99,3 +99,7 @@ queue indexnet-ppid-pseudo "${SIDE[@]}" "${LIGHT[@]}" "${PSEUDO[@]}"
 # The shipped student's recipe with seed 1: the same batches as indexnet-baseline-seed1 (bf16 both), so a
 # second paired comparison of the student with its baseline, where the two seed-0 runs are one.
 queue indexnet-ppid-light-seed1 "${SIDE[@]}" "${LIGHT[@]}" --seed 1
+# A third pair on other batches: the seed-0 pair left the student 18-25% behind its baseline (whole-image
+# SAD) and the seed-1 pair put it 11-17% ahead, so one more pair says which way the recipe leans.
+queue indexnet-baseline-seed2 train --config configs/cpu_indexnet.toml --role baseline --seed 2
+queue indexnet-ppid-light-seed2 "${SIDE[@]}" "${LIGHT[@]}" --seed 2
