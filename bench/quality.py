@@ -8,7 +8,8 @@ Methods:
                 indexnet_ppid_student, indexnet_baseline, its second run indexnet_baseline_run2, the
                 baseline with the pseudo-labelled photos indexnet_baseline_pseudo and its student
                 indexnet_ppid_student_pseudo, the student's second run indexnet_ppid_student_run2, the third
-                runs of both indexnet_baseline_run3 and indexnet_ppid_student_run3, and the
+                runs of both indexnet_baseline_run3 and indexnet_ppid_student_run3, the fourth runs
+                indexnet_baseline_run4 and indexnet_ppid_student_run4, and the
                 ablation students indexnet_{sd_ald,ald,ld,clsd_ld}_student), each replaceable by
                 `--model NAME=PATH` (a run folder's model.safetensors, say); teachers get Trimap1
   closed-form   pymatting's estimate_alpha_cf with Trimap1 (trimap-based peer)
@@ -165,17 +166,19 @@ def contact_sheet(path: Path, cases: list[Case], columns: list[tuple[str, list[n
 
 
 # The rows of the results page, in the paper's order, by the NAME given to --model (or shipped).
-ROW_ORDER = ("teacher", "baseline", "baseline-run2", "baseline-run3", "baseline-pseudo", "ppid", "ppid-run2", "ppid-run3",
-             "ppid-pseudo", "sd-ald", "ald", "ld", "clsd-ld")
+ROW_ORDER = ("teacher", "baseline", "baseline-run2", "baseline-run3", "baseline-run4", "baseline-pseudo", "ppid", "ppid-run2",
+             "ppid-run3", "ppid-run4", "ppid-pseudo", "sd-ald", "ald", "ld", "clsd-ld")
 ROW_TITLES = {
     "teacher": "ppid IndexNet teacher (Trimap1)",
     "baseline": "ppid IndexNet baseline (trimap-free, L_alpha only)",
     "baseline-run2": "ppid IndexNet baseline, a second run of its recipe (seed 1)",
     "baseline-run3": "ppid IndexNet baseline, a third run of its recipe (seed 2)",
+    "baseline-run4": "ppid IndexNet baseline, a fourth run of its recipe (seed 3)",
     "baseline-pseudo": "ppid IndexNet baseline + the pseudo-labelled photos",
     "ppid": "ppid IndexNet PPID student (CLSD + ALD)",
     "ppid-run2": "ppid IndexNet PPID student, a second run of its recipe (seed 1)",
     "ppid-run3": "ppid IndexNet PPID student, a third run of its recipe (seed 2)",
+    "ppid-run4": "ppid IndexNet PPID student, a fourth run of its recipe (seed 3)",
     "ppid-pseudo": "ppid IndexNet PPID student + the pseudo-labelled photos",
     "sd-ald": "ablation: SD + ALD",
     "ald": "ablation: ALD alone (no semantic term)",
@@ -194,9 +197,11 @@ SHIPPED_COMPARISONS = {
     "baseline": ROOT / "weights/indexnet_baseline.safetensors",
     "baseline-run2": ROOT / "weights/indexnet_baseline_run2.safetensors",
     "baseline-run3": ROOT / "weights/indexnet_baseline_run3.safetensors",
+    "baseline-run4": ROOT / "weights/indexnet_baseline_run4.safetensors",
     "baseline-pseudo": ROOT / "weights/indexnet_baseline_pseudo.safetensors",
     "ppid-run2": ROOT / "weights/indexnet_ppid_student_run2.safetensors",
     "ppid-run3": ROOT / "weights/indexnet_ppid_student_run3.safetensors",
+    "ppid-run4": ROOT / "weights/indexnet_ppid_student_run4.safetensors",
     "ppid-pseudo": ROOT / "weights/indexnet_ppid_student_pseudo.safetensors",
     "sd-ald": ROOT / "weights/indexnet_sd_ald_student.safetensors",
     "ald": ROOT / "weights/indexnet_ald_student.safetensors",
@@ -284,7 +289,8 @@ ABLATIONS = (
 # The shipped student's recipe and its baseline's, one pair per seed (student row, baseline row, seed): pairs
 # that differ from the shipped pair by their seed alone, so together they say which way the recipe leans,
 # not one draw of batches. A new seed's pair is added here (and to the rows above) only.
-SEED_PAIRS = (("ppid", "baseline", 0), ("ppid-run2", "baseline-run2", 1), ("ppid-run3", "baseline-run3", 2))
+SEED_PAIRS = (("ppid", "baseline", 0), ("ppid-run2", "baseline-run2", 1), ("ppid-run3", "baseline-run3", 2),
+              ("ppid-run4", "baseline-run4", 3))
 RUN_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth")
 # Student and baseline runs that drew the same batches, beyond the shipped pair: (student row, baseline row,
 # what the two share). The repeat seeds come from SEED_PAIRS.
@@ -301,16 +307,24 @@ def seed_pairs_line(real: dict, comp: dict) -> str | None:
     pairs = [(student, baseline, seed) for student, baseline, seed in SEED_PAIRS if student in real and baseline in real]
     if len(pairs) < 2:
         return None
-    parts = []
+    parts, spreads = [], []
     for title, rows in (("real", real), ("composites", comp)):
         cuts = [change_against(rows[s]["whole"]["sad"], rows[b]["whole"]["sad"]) for s, b, _ in pairs]
-        mean = sum(cut for cut, _ in cuts) / len(cuts)
+        mean = float(np.mean([cut for cut, _ in cuts]))
+        # The mean's standard error across pairs: with a handful of seeds, how far the mean itself may move.
+        error = float(np.std([cut for cut, _ in cuts], ddof=1)) / len(cuts) ** 0.5
         clears = sum(cut >= 0.15 for cut, _ in cuts)
         each = ", ".join(f"seed {seed} {change}" for (_, _, seed), (_, change) in zip(pairs, cuts))
         # change_against(1 - mean, 1) words the mean cut as "X% lower" / "X% higher", as each pair's.
-        parts.append(f"{title}: {each}; mean {change_against(1 - mean, 1)[1]}, {clears} of {len(pairs)} clear the 15% margin")
+        parts.append(f"{title}: {each}; mean {change_against(1 - mean, 1)[1]} (standard error {error:.1%}), "
+                     f"{clears} of {len(pairs)} clear the 15% margin")
+        # How much each recipe's SAD moves with the seed alone: mean ± sample standard deviation.
+        student, baseline = ([rows[name]["whole"]["sad"] for name in names] for names in zip(*[p[:2] for p in pairs]))
+        spreads.append(f"{title} student {np.mean(student):.2f} ± {np.std(student, ddof=1):.2f}, "
+                       f"baseline {np.mean(baseline):.2f} ± {np.std(baseline, ddof=1):.2f}")
     return (f"- The shipped student's recipe against its baseline over {len(pairs)} seeds, each pair on the same batches "
-            "(whole-image SAD): " + "; ".join(parts) + ".")
+            "(whole-image SAD): " + "; ".join(parts) + ". Whole-image SAD over those seeds (mean ± standard deviation): "
+            + "; ".join(spreads) + ".")
 
 
 def verdicts(real: dict, comp: dict) -> list[str]:

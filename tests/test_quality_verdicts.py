@@ -102,8 +102,12 @@ def test_the_seed_pairs_of_the_shipped_recipe_are_summed_up_with_their_mean_and_
     comp = {"baseline": totals(40.0, 20.0), "ppid": totals(30.0, 20.0),  # 25% lower
             "baseline-run2": totals(50.0, 20.0), "ppid-run2": totals(40.0, 20.0)}  # 20% lower
     line = line_of(quality.verdicts(real, comp), "- The shipped student's recipe against its baseline over 2 seeds")
-    assert "real: seed 0 20.0% higher, seed 1 25.0% lower; mean 2.5% lower, 1 of 2 clear the 15% margin" in line
-    assert "composites: seed 0 25.0% lower, seed 1 20.0% lower; mean 22.5% lower, 2 of 2 clear" in line
+    # Standard errors: |cut0 - cut1| / 2, as a sample standard deviation over two is |a - b| / sqrt(2).
+    assert "real: seed 0 20.0% higher, seed 1 25.0% lower; mean 2.5% lower (standard error 22.5%), 1 of 2 clear the 15% margin" in line
+    assert "composites: seed 0 25.0% lower, seed 1 20.0% lower; mean 22.5% lower (standard error 2.5%), 2 of 2 clear" in line
+    # The student SADs 60 and 60 (spread 0), the baselines' 50 and 80 (spread 30 / sqrt(2) = 21.21).
+    assert "real student 60.00 ± 0.00, baseline 65.00 ± 21.21" in line
+    assert "composites student 35.00 ± 7.07, baseline 45.00 ± 7.07" in line
     # A seed whose student is missing is left out, not half-counted; one pair alone is the target's line.
     real["baseline-run3"], comp["baseline-run3"] = totals(50.0, 30.0), totals(40.0, 20.0)
     assert "over 2 seeds" in line_of(quality.verdicts(real, comp), "- The shipped student's recipe")

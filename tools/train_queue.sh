@@ -103,3 +103,7 @@ queue indexnet-ppid-light-seed1 "${SIDE[@]}" "${LIGHT[@]}" --seed 1
 # SAD) and the seed-1 pair put it 11-17% ahead, so one more pair says which way the recipe leans.
 queue indexnet-baseline-seed2 train --config configs/cpu_indexnet.toml --role baseline --seed 2
 queue indexnet-ppid-light-seed2 "${SIDE[@]}" "${LIGHT[@]}" --seed 2
+# A fourth pair (seed 3): over three pairs the student led by 8-9% on average with one pair behind; more
+# pairs narrow how far that mean can be trusted (docs/TRAINING_RUNS.md, eleventh session).
+queue indexnet-baseline-seed3 train --config configs/cpu_indexnet.toml --role baseline --seed 3
+queue indexnet-ppid-light-seed3 "${SIDE[@]}" "${LIGHT[@]}" --seed 3
