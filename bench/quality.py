@@ -302,29 +302,37 @@ PAIRED_STUDENTS = (
 REGION_LABEL = {"whole": "whole-image", "transition": "transition"}
 
 
+def pair_changes(rows: dict, pairs: list, region: str) -> tuple[list[float], str]:
+    """Each seed pair's change in SAD over REGION (student against baseline, as cuts) and the words for
+    them: every pair's change, then the mean with its standard error across pairs."""
+    cuts = [change_against(rows[s][region]["sad"], rows[b][region]["sad"]) for s, b, _ in pairs]
+    mean = float(np.mean([cut for cut, _ in cuts]))
+    # The mean's standard error across pairs: with a handful of seeds, how far the mean itself may move.
+    error = float(np.std([cut for cut, _ in cuts], ddof=1)) / len(cuts) ** 0.5
+    each = ", ".join(f"seed {seed} {change}" for (_, _, seed), (_, change) in zip(pairs, cuts))
+    # change_against(1 - mean, 1) words the mean cut as "X% lower" / "X% higher", as each pair's.
+    return [cut for cut, _ in cuts], f"{each}; mean {change_against(1 - mean, 1)[1]} (standard error {error:.1%})"
+
+
 def seed_pairs_line(real: dict, comp: dict) -> str | None:
-    """One line over every seed pair scored (two or more): each pair's change and their mean."""
+    """One line over every seed pair scored (two or more): each pair's change and their mean, on the whole
+    image (the target's measure) and on the transition region (where ALD aims)."""
     pairs = [(student, baseline, seed) for student, baseline, seed in SEED_PAIRS if student in real and baseline in real]
     if len(pairs) < 2:
         return None
-    parts, spreads = [], []
+    whole, transition, spreads = [], [], []
     for title, rows in (("real", real), ("composites", comp)):
-        cuts = [change_against(rows[s]["whole"]["sad"], rows[b]["whole"]["sad"]) for s, b, _ in pairs]
-        mean = float(np.mean([cut for cut, _ in cuts]))
-        # The mean's standard error across pairs: with a handful of seeds, how far the mean itself may move.
-        error = float(np.std([cut for cut, _ in cuts], ddof=1)) / len(cuts) ** 0.5
-        clears = sum(cut >= 0.15 for cut, _ in cuts)
-        each = ", ".join(f"seed {seed} {change}" for (_, _, seed), (_, change) in zip(pairs, cuts))
-        # change_against(1 - mean, 1) words the mean cut as "X% lower" / "X% higher", as each pair's.
-        parts.append(f"{title}: {each}; mean {change_against(1 - mean, 1)[1]} (standard error {error:.1%}), "
-                     f"{clears} of {len(pairs)} clear the 15% margin")
+        cuts, words = pair_changes(rows, pairs, "whole")
+        whole.append(f"{title}: {words}, {sum(cut >= 0.15 for cut in cuts)} of {len(pairs)} clear the 15% margin")
+        cuts, words = pair_changes(rows, pairs, "transition")
+        transition.append(f"{title}: {words}, {sum(cut > 0 for cut in cuts)} of {len(pairs)} lower")
         # How much each recipe's SAD moves with the seed alone: mean ± sample standard deviation.
         student, baseline = ([rows[name]["whole"]["sad"] for name in names] for names in zip(*[p[:2] for p in pairs]))
         spreads.append(f"{title} student {np.mean(student):.2f} ± {np.std(student, ddof=1):.2f}, "
                        f"baseline {np.mean(baseline):.2f} ± {np.std(baseline, ddof=1):.2f}")
     return (f"- The shipped student's recipe against its baseline over {len(pairs)} seeds, each pair on the same batches "
-            "(whole-image SAD): " + "; ".join(parts) + ". Whole-image SAD over those seeds (mean ± standard deviation): "
-            + "; ".join(spreads) + ".")
+            "(whole-image SAD): " + "; ".join(whole) + ". Transition-region SAD: " + "; ".join(transition)
+            + ". Whole-image SAD over those seeds (mean ± standard deviation): " + "; ".join(spreads) + ".")
 
 
 def verdicts(real: dict, comp: dict) -> list[str]:

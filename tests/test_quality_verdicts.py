@@ -108,6 +108,11 @@ def test_the_seed_pairs_of_the_shipped_recipe_are_summed_up_with_their_mean_and_
     # The student SADs 60 and 60 (spread 0), the baselines' 50 and 80 (spread 30 / sqrt(2) = 21.21).
     assert "real student 60.00 ± 0.00, baseline 65.00 ± 21.21" in line
     assert "composites student 35.00 ± 7.07, baseline 45.00 ± 7.07" in line
+    # The transition region (30 and 20 everywhere above) is reported as well, counting pairs that are lower.
+    assert "Transition-region SAD: real: seed 0 0.0% lower, seed 1 0.0% lower; mean 0.0% lower (standard error 0.0%), 0 of 2 lower" in line
+    real["ppid"] = totals(60.0, 24.0)  # transition 20% lower in the seed-0 pair
+    line = line_of(quality.verdicts(real, comp), "- The shipped student's recipe against its baseline over 2 seeds")
+    assert "real: seed 0 20.0% lower, seed 1 0.0% lower; mean 10.0% lower (standard error 10.0%), 1 of 2 lower" in line
     # A seed whose student is missing is left out, not half-counted; one pair alone is the target's line.
     real["baseline-run3"], comp["baseline-run3"] = totals(50.0, 30.0), totals(40.0, 20.0)
     assert "over 2 seeds" in line_of(quality.verdicts(real, comp), "- The shipped student's recipe")
