@@ -7,6 +7,7 @@ import os
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from matting_cli.model_files import load_model_file, read_model_info
@@ -70,6 +71,40 @@ def test_baseline_resume_and_refusals(data, tmp_path, capsys):
     assert run_cli(["train", "--out", str(out), "--resume", "-q"]) == 0  # finished run: nothing to redo
     assert run_cli(["train", "--out", str(out), "--resume", "--lr", "0.5", "-q"]) == 1  # would change the run
     assert "lr" in capsys.readouterr().err
+
+
+def test_a_warm_start_begins_from_the_weights_file_and_refuses_another_network(data, tmp_path, capsys):
+    first = tmp_path / "first"
+    assert run_cli(_args(data, first, "--role", "teacher")) == 0
+    weights = first / "model.safetensors"
+    # Zero steps would hide nothing: the warm run's step-1 loss must match where the first run ended, not
+    # a fresh start's. Compare the two runs' first losses: the same batch-0 data, other starting weights.
+    warm, cold = tmp_path / "warm", tmp_path / "cold"
+    assert run_cli(_args(data, warm, "--role", "teacher", "--init-from", str(weights))) == 0
+    assert run_cli(_args(data, cold, "--role", "teacher")) == 0
+    first_loss = lambda run: json.loads((run / "log.jsonl").read_text().splitlines()[0])["loss"]["total"]
+    assert first_loss(warm) != first_loss(cold) and first_loss(cold) == first_loss(first)
+    assert json.loads((warm / "config.json").read_text())["config"]["init_from"] == str(weights)
+    # The warm run's starting tensors are the file's: one step at lr 0 leaves them unchanged.
+    still = tmp_path / "still"
+    assert run_cli(_args(data, still, "--role", "teacher", "--init-from", str(weights), "--lr", "0")) == 0
+    start, _ = load_model_file(weights)
+    kept, _ = load_model_file(still / "model.safetensors")
+    for (name, a), b in zip(start.state_dict().items(), kept.state_dict().values()):
+        if a.is_floating_point() and "running" not in name and "num_batches" not in name:
+            assert torch.allclose(a, b, atol=1e-3), name
+    capsys.readouterr()
+    # A teacher's file cannot start a baseline: one line naming the file, and no run folder written.
+    assert run_cli(_args(data, tmp_path / "wrong", "--role", "baseline", "--init-from", str(weights))) != 0
+    err = capsys.readouterr().err
+    assert str(weights) in err and "teacher" in err and "Traceback" not in err
+    assert not (tmp_path / "wrong").exists()
+    assert run_cli(_args(data, tmp_path / "none", "--role", "teacher", "--init-from", str(tmp_path / "no.safetensors"))) != 0
+    assert "no such weights file" in capsys.readouterr().err
+    # `ppid distill` shares the config key but does not warm-start: it says so instead of ignoring it.
+    distill = ["distill", "--teacher", str(first), "--image-alpha-dir", str(data / "train"), "--bg-dir", str(data / "bg"),
+               "--out", str(tmp_path / "student"), "--set", f"init_from={weights}", "-q"]
+    assert run_cli(distill) == 2 and "init_from" in capsys.readouterr().err
 
 
 def test_usage_errors(data, tmp_path, capsys):

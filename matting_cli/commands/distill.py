@@ -190,6 +190,8 @@ def run_distillation(config: DistillConfig, out: Path, resume: bool, quiet: bool
     from matting_cli.train import seed_everything, train, training_progress
     from matting_cli.train.distill_step import distill_step, load_teacher
 
+    if config.init_from:  # a key the two commands share; only `ppid train` warm-starts
+        raise UsageError("init_from: `ppid distill` starts its student from ImageNet; warm starts are for `ppid train`")
     settings = config.settings()
     teacher = load_teacher(config.teacher)
     if teacher.name != config.model:

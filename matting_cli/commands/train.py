@@ -16,6 +16,7 @@ from matting_cli.console import stderr
 from matting_cli.core.models import create_model
 from matting_cli.model_files import save_model_file
 from matting_cli.train import alpha_step, seed_everything, train, training_progress
+from matting_cli.train.warm_start import warm_start_state
 
 
 class ModelName(str, Enum):
@@ -73,6 +74,7 @@ def train_command(
     device: Optional[str] = opt.DEVICE,
     amp: Optional[str] = opt.AMP,
     pretrained: Optional[bool] = opt.PRETRAINED,
+    init_from: Optional[Path] = opt.INIT_FROM,
     config_file: Optional[Path] = opt.CONFIG,
     set_values: Optional[List[str]] = opt.SET,
     resume: bool = opt.RESUME,
@@ -84,12 +86,14 @@ def train_command(
         adobe_root=adobe_root, photo_dir=photo_dir, photo_alpha_dir=photo_alpha_dir, bg_dir=bg_dir, val_dir=val_dir,
         val_every=val_every, iters=iters,
         batch_size=batch_size, crop=crop, lr=lr, workers=workers, seed=seed, device=device, amp=amp,
-        pretrained=pretrained,
+        pretrained=pretrained, init_from=init_from,
     )
     config = opt.make_config(opt.MattingRunConfig, out, resume, config_file, given, set_values)
     if config.role == "student":
         raise opt.UsageError("--role: a student is trained with `ppid distill` (it needs a teacher)")
 
+    # Read (and checked) before anything is prepared or written; a resumed run takes its checkpoint instead.
+    start_state = warm_start_state(config.init_from, config.model, config.role) if config.init_from and not resume else None
     dataset = opt.build_dataset(config)
     validator = opt.build_validator(config, uses_trimap=config.role == "teacher")
     rank = int(os.environ.get("RANK", "0"))
@@ -100,7 +104,9 @@ def train_command(
         )
     dataset.prepare()  # estimate foregrounds once, before DataLoader workers fork
     seed_everything(config.seed)
-    network = create_model(config.model, config.role, pretrained=config.pretrained)
+    network = create_model(config.model, config.role, pretrained=config.pretrained and start_state is None)
+    if start_state is not None:
+        network.load_state_dict(start_state)
     step = alpha_step(teacher_forward if config.role == "teacher" else rgb_forward)
     with training_progress(config.iters, description=f"{config.model} {config.role}", quiet=quiet or rank != 0) as on_step:
         result = train(config, network, dataset, step, out, validate=validator, resume=resume, progress=on_step)

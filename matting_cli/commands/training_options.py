@@ -36,6 +36,7 @@ class MattingRunConfig(TrainConfig):
     val_dir: str = ""
     val_max_side: int = 512  # validation images are matted at this size, as `ppid matte --max-side`
     pretrained: bool = True  # ImageNet backbone (not available for gca: it trains from scratch)
+    init_from: str = ""  # ppid train only: a weights file of the same model and role to start from (warm start)
     colour_jitter: bool = False
     samples_per_epoch: int = 0  # 0: one per foreground
 
@@ -59,6 +60,7 @@ WORKERS = typer.Option(None, "--workers", help="DataLoader workers per process."
 SEED = typer.Option(None, "--seed", help="Seed for init, data order and augmentation.")
 DEVICE = typer.Option(None, "--device", help="auto, cpu, cuda, cuda:N or mps.")
 AMP = typer.Option(None, "--amp", help="none, bf16 (CUDA or CPU), fp16 (CUDA only) or auto (bf16 where the hardware has it, else none) mixed precision; may change on --resume.")
+INIT_FROM = typer.Option(None, "--init-from", help="Start from this ppid weights file (same model and role) instead of ImageNet: train on a finished run with a new schedule.")
 PRETRAINED = typer.Option(None, "--pretrained/--no-pretrained", help="ImageNet backbone init (default: yes, except gca).")
 CONFIG = typer.Option(None, "--config", help="A TOML preset (configs/); command-line options override it.")
 SET = typer.Option(None, "--set", help="Any config key: --set grad_clip=1.0 (repeatable).")

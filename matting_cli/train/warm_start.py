@@ -1,0 +1,25 @@
+"""Warm start: a fresh `ppid train` run whose network starts from a ppid weights file, not ImageNet.
+
+Why: a teacher trained for one budget can be trained on (a new learning-rate schedule, more steps, more
+data) in a later session without redoing the steps it already has. The file must hold the same
+network and role as the run, checked before anything is written, so a baseline never starts from a
+teacher's 4-channel stem by mistake.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from matting_cli.errors import PpidError
+from matting_cli.model_files import build_model, read_model_info
+
+
+def warm_start_state(path: str | Path, model: str, role: str) -> dict[str, torch.Tensor]:
+    """The fp32 tensors of weights file PATH, after checking it holds a MODEL network in ROLE."""
+    info = read_model_info(path)
+    if (info.model, info.role) != (model, role):
+        raise PpidError(f"{path}: holds a {info.model} {info.role}, but this run trains a {model} {role}")
+    # build_model loads strictly: a file with missing or extra tensors fails here with its name.
+    return build_model(info.path, model, role).state_dict()
