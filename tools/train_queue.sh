@@ -107,3 +107,7 @@ queue indexnet-ppid-light-seed2 "${SIDE[@]}" "${LIGHT[@]}" --seed 2
 # pairs narrow how far that mean can be trusted (docs/TRAINING_RUNS.md, eleventh session).
 queue indexnet-baseline-seed3 train --config configs/cpu_indexnet.toml --role baseline --seed 3
 queue indexnet-ppid-light-seed3 "${SIDE[@]}" "${LIGHT[@]}" --seed 3
+# The teacher trained on from its finished weights with a fresh, lower schedule: its validation SAD was
+# still falling at step 2000 (42.6, 41.2, 34.8, 33.9 at 500-2000), and its transition SAD (33.86) is far
+# from closed-form's 13.49 (docs/TRAINING_RUNS.md, twelfth session).
+queue indexnet-teacher-more train --config configs/cpu_indexnet.toml --role teacher --init-from runs/indexnet-teacher/model.safetensors --iters 800 --lr 0.001 --val-every 400
