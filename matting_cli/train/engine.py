@@ -76,7 +76,12 @@ def train(
     amp = resolve_amp(config.amp, device, warn=context.is_main)  # one warning, not one per process
     created_group = init_process_group(context, device)
     try:
-        return _train(config, model, dataset, step_fn, Path(run_dir), validate, resume, progress, context, device, amp)
+        result = _train(config, model, dataset, step_fn, Path(run_dir), validate, resume, progress, context, device, amp)
+        if created_group:
+            # Every rank reaches here before any tears gloo down: one rank destroying the group while
+            # another still talks to it aborted a process now and then (SIGABRT in a fresh-clone CI run).
+            dist.barrier()
+        return result
     finally:
         if created_group:
             dist.destroy_process_group()
