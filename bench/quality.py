@@ -305,13 +305,14 @@ REGION_LABEL = {"whole": "whole-image", "transition": "transition"}
 def pair_changes(rows: dict, pairs: list, region: str) -> tuple[list[float], str]:
     """Each seed pair's change in SAD over REGION (student against baseline, as cuts) and the words for
     them: every pair's change, then the mean with its standard error across pairs."""
-    cuts = [change_against(rows[s][region]["sad"], rows[b][region]["sad"]) for s, b, _ in pairs]
-    mean = float(np.mean([cut for cut, _ in cuts]))
+    changes = [change_against(rows[s][region]["sad"], rows[b][region]["sad"]) for s, b, _ in pairs]
+    cuts = [cut for cut, _ in changes]
+    mean = float(np.mean(cuts))
     # The mean's standard error across pairs: with a handful of seeds, how far the mean itself may move.
-    error = float(np.std([cut for cut, _ in cuts], ddof=1)) / len(cuts) ** 0.5
-    each = ", ".join(f"seed {seed} {change}" for (_, _, seed), (_, change) in zip(pairs, cuts))
+    error = float(np.std(cuts, ddof=1)) / len(cuts) ** 0.5
+    each = ", ".join(f"seed {seed} {words}" for (_, _, seed), (_, words) in zip(pairs, changes))
     # change_against(1 - mean, 1) words the mean cut as "X% lower" / "X% higher", as each pair's.
-    return [cut for cut, _ in cuts], f"{each}; mean {change_against(1 - mean, 1)[1]} (standard error {error:.1%})"
+    return cuts, f"{each}; mean {change_against(1 - mean, 1)[1]} (standard error {error:.1%})"
 
 
 def seed_pairs_line(real: dict, comp: dict) -> str | None:
@@ -327,7 +328,8 @@ def seed_pairs_line(real: dict, comp: dict) -> str | None:
         cuts, words = pair_changes(rows, pairs, "transition")
         transition.append(f"{title}: {words}, {sum(cut > 0 for cut in cuts)} of {len(pairs)} lower")
         # How much each recipe's SAD moves with the seed alone: mean ± sample standard deviation.
-        student, baseline = ([rows[name]["whole"]["sad"] for name in names] for names in zip(*[p[:2] for p in pairs]))
+        student = [rows[name]["whole"]["sad"] for name, _, _ in pairs]
+        baseline = [rows[name]["whole"]["sad"] for _, name, _ in pairs]
         spreads.append(f"{title} student {np.mean(student):.2f} ± {np.std(student, ddof=1):.2f}, "
                        f"baseline {np.mean(baseline):.2f} ± {np.std(baseline, ddof=1):.2f}")
     return (f"- The shipped student's recipe against its baseline over {len(pairs)} seeds, each pair on the same batches "
