@@ -78,3 +78,16 @@ def test_git_state_outside_a_repository_is_none(tmp_path, monkeypatch):
 def test_git_state_without_git_installed_is_none(monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")
     assert provenance.git_state() == {"commit": None, "dirty": None}
+
+
+def test_git_state_of_a_copied_tree_takes_the_commit_it_is_told(tmp_path, monkeypatch):
+    monkeypatch.setattr(provenance, "PACKAGE_DIR", tmp_path)
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
+    monkeypatch.setenv("PPID_SOURCE_COMMIT", " abc123\n")
+    assert provenance.git_state() == {"commit": "abc123", "dirty": None, "commit_source": "PPID_SOURCE_COMMIT"}
+
+
+def test_git_state_prefers_the_checkout_over_the_variable(monkeypatch):
+    monkeypatch.setenv("PPID_SOURCE_COMMIT", "not-this")
+    state = provenance.git_state()
+    assert state["commit"] != "not-this" and "commit_source" not in state

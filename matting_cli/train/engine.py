@@ -125,6 +125,10 @@ def _train(config, model, dataset, step_fn, run_dir, validate, resume, progress,
 
     # --- model, optimizer, AMP, RNG -----------------------------------------------------------------
     use_channels_last = config.channels_last and device.type == "cuda"
+    if device.type == "cuda":
+        # Every training batch has the crop's shape, so cuDNN's one-off search for the fastest
+        # convolution per shape pays for itself after the first steps.
+        torch.backends.cudnn.benchmark = True
     model.to(device)
     if use_channels_last:
         model.to(memory_format=torch.channels_last)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import subprocess
 from pathlib import Path
@@ -12,6 +13,8 @@ import torch
 from matting_cli import __version__
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
+# Names the commit of a source tree copied without .git (tools/gpu_paper_runs.sh sets it).
+SOURCE_COMMIT_VARIABLE = "PPID_SOURCE_COMMIT"
 
 
 def library_versions() -> dict[str, str]:
@@ -41,6 +44,11 @@ def git_state() -> dict[str, object]:
     """
     commit = _git("rev-parse", "HEAD")
     if commit is None:
+        # A copy of the tree without its .git (a lent GPU machine gets only the files) can be told its
+        # commit by whoever copied it; the record says where the name came from, and cannot tell dirt.
+        given = os.environ.get(SOURCE_COMMIT_VARIABLE, "").strip()
+        if given:
+            return {"commit": given, "dirty": None, "commit_source": SOURCE_COMMIT_VARIABLE}
         return {"commit": None, "dirty": None}
     status = _git("status", "--porcelain", "--untracked-files=no")
     return {"commit": commit.strip(), "dirty": None if status is None else bool(status.strip())}
