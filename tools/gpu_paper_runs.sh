@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Issue 8's three runs at the paper's scale (configs/gpu_indexnet*.toml: batch 64, crop 512) inside one
 # short lease of a GPU machine: a teacher, then a trimap-free baseline and a PPID student from that
-# teacher side by side with the same number of steps. The lease is minutes long and gives one try, so
+# teacher with the same number of steps. The lease is minutes long and gives one try, so
 # the step counts come from a throughput probe made first, and every run stops in time for its files
 # to be packed.
 #
@@ -11,11 +11,12 @@
 # return limit of 16 MB per file) and pair.tgz.part-* (baseline and student, fp32; `cat` the parts
 # back together). Unpack both at the repository root: they hold runs/indexnet-*-gpu/.
 #
-# Knobs (environment): TOTAL_S, the whole script's wall budget in seconds (default 480); TEACHER_SHARE,
-# the teacher's part of what is left after the probe (0.45); PAIR_FACTOR, each of the two side-by-side
-# runs' speed as a part of the lone teacher's (0.35: half the data workers each, and the student also
-# runs the teacher); PROBE_STEPS (20); PY (python3); EXTRA, more options for every run (the CPU smoke
-# test: EXTRA="--device cpu --set crop=64 --set batch_size=2 --set workers=1").
+# Knobs (environment): TOTAL_S, the whole script's wall budget in seconds (default 480); TEACHER_ITERS
+# and PAIR_ITERS, the step counts, when the speed is known (else a probe sizes them, at the cost of
+# one more run's start-up); PAIR=0 for the teacher alone; TEACHER_SHARE, the teacher's part of what
+# is left after the probe (0.45); PAIR_FACTOR, the student's speed as a part of the teacher's (0.7: it
+# also runs the teacher); PROBE_STEPS (20); PY (python3); EXTRA, more options for every run (the CPU
+# smoke test: EXTRA="--device cpu --set crop=64 --set batch_size=2 --set workers=1").
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:?usage: tools/gpu_paper_runs.sh OUT_DIR}
@@ -27,7 +28,7 @@ PY=${PY:-python3}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-4}
 TOTAL_S=${TOTAL_S:-480}
 TEACHER_SHARE=${TEACHER_SHARE:-0.45}
-PAIR_FACTOR=${PAIR_FACTOR:-0.35}
+PAIR_FACTOR=${PAIR_FACTOR:-0.7}
 PROBE_STEPS=${PROBE_STEPS:-20}
 read -r -a EXTRA <<< "${EXTRA:-}"
 DATA=../shared/data
@@ -44,30 +45,39 @@ calc() { "$PY" -c "import math; print($1)"; }
       torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'cpu')"
 nproc
 
-# --- probe: the teacher's steps per second, and what starting a run costs --------------------------
-rm -rf runs/gpu-probe
-t0=$(date +%s)
-"$PY" -m matting_cli train --config configs/gpu_indexnet.toml --role teacher --iters "$PROBE_STEPS" \
-    --out runs/gpu-probe "${ARGS[@]}" --set val_every=0 --set checkpoint_every=100000 --set log_every=5 || exit 1
-probe_wall=$(( $(date +%s) - t0 ))
-# The first log line carries the workers' start; the later ones are the steady rate.
-sps=$("$PY" - <<'EOF'
+# --- step counts: given (TEACHER_ITERS, PAIR_ITERS), or sized from a probe of the teacher's speed --
+# A probe costs a whole run's start-up; with the speed known from an earlier lease, give the counts.
+if [ -n "${TEACHER_ITERS:-}" ]; then
+  teacher_iters=$TEACHER_ITERS; pair_iters=${PAIR_ITERS:-0}
+  left=$(( TOTAL_S - $(elapsed) - 40 ))
+else
+  rm -rf runs/gpu-probe
+  t0=$(date +%s)
+  "$PY" -m matting_cli train --config configs/gpu_indexnet.toml --role teacher --iters "$PROBE_STEPS" \
+      --out runs/gpu-probe "${ARGS[@]}" --set val_every=0 --set checkpoint_every=100000 \
+      --set log_every=$(( PROBE_STEPS / 2 )) || exit 1
+  probe_wall=$(( $(date +%s) - t0 ))
+  # The first log line carries the workers' start; the later ones are the steady rate.
+  sps=$("$PY" - <<'EOF2'
 import json
 rows = [json.loads(line) for line in open("runs/gpu-probe/log.jsonl")]
 batch = json.load(open("runs/gpu-probe/config.json"))["config"]["batch_size"]
 steady = [row["images_per_s"] for row in rows[1:]] or [rows[-1]["images_per_s"]]
 print(sorted(steady)[len(steady) // 2] / batch)
-EOF
+EOF2
 )
-overhead=$(calc "max(5, $probe_wall - $PROBE_STEPS / $sps)")
-left=$(( TOTAL_S - $(elapsed) - 40 ))  # 40 s kept for packing
-teacher_iters=$(calc "max(10, int(($left * $TEACHER_SHARE - $overhead - 10) * $sps))")
-pair_iters=$(calc "max(10, int(($left * (1 - $TEACHER_SHARE) - 1.5 * $overhead - 20) * $sps * $PAIR_FACTOR))")
-echo "probe: ${probe_wall} s for $PROBE_STEPS steps, $sps steps/s steady, start-up ~${overhead} s;" \
-     "teacher $teacher_iters steps, baseline and student $pair_iters steps each"
+  overhead=$(calc "max(5, $probe_wall - $PROBE_STEPS / $sps)")
+  left=$(( TOTAL_S - $(elapsed) - 40 ))  # 40 s kept for packing
+  teacher_iters=$(calc "max(10, int(($left * $TEACHER_SHARE - $overhead - 10) * $sps))")
+  pair_iters=$(calc "max(10, int(($left * (1 - $TEACHER_SHARE) / 2 - $overhead - 10) * $sps * $PAIR_FACTOR))")
+  echo "probe: ${probe_wall} s for $PROBE_STEPS steps, $sps steps/s steady, start-up ~${overhead} s"
+fi
+[ "${PAIR:-1}" = 1 ] || pair_iters=0
+echo "teacher $teacher_iters steps; baseline and student $pair_iters steps each"
 
 # --- teacher --------------------------------------------------------------------------------------
-teacher_deadline=$(calc "int($left * $TEACHER_SHARE + 30)")
+teacher_deadline=$(( TOTAL_S - $(elapsed) - 25 ))
+[ "$pair_iters" = 0 ] || teacher_deadline=$(calc "int($left * $TEACHER_SHARE + 30)")
 rm -rf "$TEACHER"
 timeout "$teacher_deadline" "$PY" -m matting_cli train --config configs/gpu_indexnet.toml --role teacher \
     --iters "$teacher_iters" --out "$TEACHER" "${ARGS[@]}"
@@ -100,18 +110,16 @@ pack_run "$TEACHER" /tmp/gpu_pack/teacher fp16
 tar -C /tmp/gpu_pack/teacher -czf "$OUT/teacher.tgz" runs
 [ -f "$TEACHER/model.safetensors" ] || { echo "teacher did not finish: no student"; exit 1; }
 
-# --- baseline and student side by side, the same steps --------------------------------------------
-pair_deadline=$(( TOTAL_S - $(elapsed) - 30 ))
-half=$(( $(nproc) / 2 - 1 )); [ "$half" -ge 1 ] || half=1
+# --- baseline, then student, the same steps -------------------------------------------------------
+# One after the other: side by side at batch 64 the two needed 67 + 71 GB and the second ran out.
+[ "$pair_iters" != 0 ] || { ls -l "$OUT"; echo "done at $(elapsed) s (no pair asked for)"; exit 0; }
 rm -rf "$BASELINE" "$STUDENT"
-timeout "$pair_deadline" "$PY" -m matting_cli train --config configs/gpu_indexnet.toml --role baseline \
-    --iters "$pair_iters" --out "$BASELINE" "${ARGS[@]}" --workers "$half" &
-baseline_pid=$!
-timeout "$pair_deadline" "$PY" -m matting_cli distill --config configs/gpu_indexnet_ppid.toml --teacher "$TEACHER" \
-    --iters "$pair_iters" --out "$STUDENT" "${ARGS[@]}" --workers "$half" &
-student_pid=$!
-wait "$baseline_pid"; echo "baseline: exit $?, at $(elapsed) s"
-wait "$student_pid"; echo "student: exit $?, at $(elapsed) s"
+timeout $(( (TOTAL_S - $(elapsed) - 30) / 2 )) "$PY" -m matting_cli train --config configs/gpu_indexnet.toml \
+    --role baseline --iters "$pair_iters" --out "$BASELINE" "${ARGS[@]}"
+echo "baseline: exit $?, at $(elapsed) s"
+timeout $(( TOTAL_S - $(elapsed) - 30 )) "$PY" -m matting_cli distill --config configs/gpu_indexnet_ppid.toml \
+    --teacher "$TEACHER" --iters "$pair_iters" --out "$STUDENT" "${ARGS[@]}"
+echo "student: exit $?, at $(elapsed) s"
 pack_run "$BASELINE" /tmp/gpu_pack/pair
 pack_run "$STUDENT" /tmp/gpu_pack/pair
 tar -C /tmp/gpu_pack/pair -czf /tmp/gpu_pack/pair.tgz runs

@@ -146,7 +146,10 @@ def build_dataset(config: MattingRunConfig) -> CompositingDataset:
         colour_jitter=config.colour_jitter,
         samples_per_epoch=config.samples_per_epoch or None,
     )
-    return CompositingDataset(build_source(config), sample_config)
+    dataset = CompositingDataset(build_source(config), sample_config)
+    if config.workers > 0:
+        dataset.store.estimate_all()  # once here rather than once in every DataLoader worker
+    return dataset
 
 
 def build_validator(config: MattingRunConfig, uses_trimap: bool) -> Optional[Callable[[Any], dict[str, float]]]:

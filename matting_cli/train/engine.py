@@ -351,10 +351,14 @@ def _run_validation(validate: Validator, model: nn.Module, device: torch.device)
     changes the training trajectory."""
     rng_tensors, rng_scalars = capture_rng_state(device)
     model.eval()
+    # Every validation photo has its own size: cuDNN's per-shape search would cost more than it saves.
+    autotune = torch.backends.cudnn.benchmark
+    torch.backends.cudnn.benchmark = False
     try:
         with torch.no_grad():
             metrics = validate(model)
     finally:
+        torch.backends.cudnn.benchmark = autotune
         model.train()
         restore_rng_state(rng_tensors, rng_scalars, device)
     return {name: float(value) for name, value in metrics.items()}
