@@ -66,20 +66,6 @@ def test_image_alpha_layout_estimates_foregrounds(tmp_path):
     assert loaded.estimated and loaded.fg.shape == (36, 44, 3) and loaded.alpha.shape == (36, 44)
 
 
-def test_estimate_all_estimates_up_front_so_later_loads_do_not(tmp_path, monkeypatch):
-    from matting_cli.data import foreground_estimation
-
-    source = image_alpha_source(make_image_alpha(tmp_path / "am"), make_backgrounds(tmp_path / "bg"))
-    store = ForegroundStore(source.foregrounds)
-    store.estimate_all()
-
-    def no_more_estimates(*args):
-        raise AssertionError("estimated again")
-
-    monkeypatch.setattr(foreground_estimation, "estimate_foreground_u8", no_more_estimates)
-    assert all(store.load(index).estimated for index in range(len(store)))
-
-
 def test_estimated_foregrounds_are_cached_on_disk_and_reused(tmp_path):
     source = image_alpha_source(make_image_alpha(tmp_path / "am"), make_backgrounds(tmp_path / "bg"))
     cache = tmp_path / "cache"

@@ -146,10 +146,7 @@ def build_dataset(config: MattingRunConfig) -> CompositingDataset:
         colour_jitter=config.colour_jitter,
         samples_per_epoch=config.samples_per_epoch or None,
     )
-    dataset = CompositingDataset(build_source(config), sample_config)
-    if config.workers > 0:
-        dataset.store.estimate_all()  # once here rather than once in every DataLoader worker
-    return dataset
+    return CompositingDataset(build_source(config), sample_config)
 
 
 def build_validator(config: MattingRunConfig, uses_trimap: bool) -> Optional[Callable[[Any], dict[str, float]]]:

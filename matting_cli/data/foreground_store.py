@@ -69,14 +69,6 @@ class ForegroundStore:
     def load(self, index: int) -> LoadedForeground:
         return self._memory.get_or_load(index, lambda: self._decode(self.foregrounds[index]))
 
-    def estimate_all(self) -> None:
-        """Estimate every foreground that needs it now, in this process. Called before DataLoader
-        workers fork, they inherit the estimates; otherwise each worker estimates every photo itself
-        (14 workers on a 4-core GPU machine spent about 2 minutes on 18 photos before the first step)."""
-        for index, spec in enumerate(self.foregrounds):
-            if spec.needs_estimation:
-                self.load(index)
-
     def _decode(self, spec: ForegroundSpec) -> LoadedForeground:
         alpha = read_gray_u8(spec.alpha)
         if not spec.needs_estimation:

@@ -125,10 +125,6 @@ def _train(config, model, dataset, step_fn, run_dir, validate, resume, progress,
 
     # --- model, optimizer, AMP, RNG -----------------------------------------------------------------
     use_channels_last = config.channels_last and device.type == "cuda"
-    if device.type == "cuda":
-        # Every training batch has the crop's shape, so cuDNN's one-off search for the fastest
-        # convolution per shape pays for itself after the first steps.
-        torch.backends.cudnn.benchmark = True
     model.to(device)
     if use_channels_last:
         model.to(memory_format=torch.channels_last)
@@ -351,14 +347,10 @@ def _run_validation(validate: Validator, model: nn.Module, device: torch.device)
     changes the training trajectory."""
     rng_tensors, rng_scalars = capture_rng_state(device)
     model.eval()
-    # Every validation photo has its own size: cuDNN's per-shape search would cost more than it saves.
-    autotune = torch.backends.cudnn.benchmark
-    torch.backends.cudnn.benchmark = False
     try:
         with torch.no_grad():
             metrics = validate(model)
     finally:
-        torch.backends.cudnn.benchmark = autotune
         model.train()
         restore_rng_state(rng_tensors, rng_scalars, device)
     return {name: float(value) for name, value in metrics.items()}
