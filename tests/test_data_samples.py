@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from matting_cli.data.samples import CompositingDataset, SampleConfig
+from matting_cli.data.samples import CompositingDataset, SampleConfig, widen_on_device
 from matting_cli.data.sources import fg_alpha_source, image_alpha_source
 from tests.test_data_synthetic import make_backgrounds, make_fg_alpha, make_image_alpha
 
@@ -104,3 +104,24 @@ def test_small_foregrounds_are_enlarged_not_padded(tmp_path):
 def test_index_out_of_range(dataset):
     with pytest.raises(IndexError):
         dataset.sample_arrays(6)
+
+
+def test_compact_samples_widen_to_the_float_form(dataset):
+    compact = CompositingDataset(dataset.source, CONFIG, compact=True)
+    for index in range(len(dataset)):
+        full, small = dataset[index], compact[index]
+        assert set(small) == {"image", "alpha", "trimap"}
+        assert small["image"].dtype == torch.float16
+        assert small["alpha"].dtype == small["trimap"].dtype == torch.uint8
+        assert torch.equal(widen_on_device(small["alpha"]), full["alpha"])  # bit for bit
+        assert torch.equal(widen_on_device(small["trimap"]), full["trimap"])
+        image = widen_on_device(small["image"])
+        assert image.dtype == torch.float32 and float((image - full["image"]).abs().max()) <= 2.5e-4
+        bytes_small = sum(t.numel() * t.element_size() for t in small.values())
+        bytes_full = sum(t.numel() * t.element_size() for t in full.values())
+        assert bytes_full == 5.5 * bytes_small
+
+
+def test_widen_leaves_float32_alone():
+    tensor = torch.rand(2, 3)
+    assert widen_on_device(tensor) is tensor

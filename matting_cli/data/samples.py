@@ -8,6 +8,17 @@
     fg      3 x S x S in [0, 1]
     bg      3 x S x S in [0, 1]
 
+With `compact=True` (what `ppid train` and `ppid distill` use) a sample is only what training reads,
+in 8 bytes a pixel instead of 44, so DataLoader workers hand over, and the main process collates and
+pins, 5.5 times fewer bytes (on a 4-core GPU machine those copies held the GPU back):
+
+    image   3 x S x S float16   the same composite, rounded (at most 2.5e-4 off, a sixteenth of 1/255)
+    alpha   1 x S x S uint8     alpha x 255, exactly
+    trimap  1 x S x S uint8     {0, 128, 255}
+
+`widen_on_device` turns such a batch back into the float32 tensors above, on the training device
+(uint8 / 255 gives the very float32 values of the float form).
+
 Reproducibility: every random choice of a sample comes from a generator seeded by (config.seed,
 epoch, index) and nothing else: no global RNG, no worker id. The same (seed, epoch, index) gives the
 same sample in the main process or in any DataLoader worker, with any number of workers. The trainer
@@ -63,7 +74,7 @@ def _image_nbytes(image: np.ndarray) -> int:
 class CompositingDataset(Dataset):
     def __init__(self, source: MattingSource, config: SampleConfig = SampleConfig(),
                  store: ForegroundStore | None = None, epoch: int = 0,
-                 background_memory_bytes: int = DEFAULT_BACKGROUND_MEMORY):
+                 background_memory_bytes: int = DEFAULT_BACKGROUND_MEMORY, compact: bool = False):
         if not source.foregrounds or not source.backgrounds:
             raise ValueError("the source needs at least one foreground and one background")
         if config.size < 8 or not config.crop_sizes or min(config.crop_sizes) < 1:
@@ -72,6 +83,7 @@ class CompositingDataset(Dataset):
         self.config = config
         self.store = store or ForegroundStore(source.foregrounds, memory_budget_bytes=DEFAULT_MEMORY_BUDGET)
         self.epoch = epoch
+        self.compact = compact
         self._backgrounds: ByteBudgetCache[np.ndarray] = ByteBudgetCache(background_memory_bytes, _image_nbytes)
 
     def set_epoch(self, epoch: int) -> None:
@@ -127,4 +139,25 @@ class CompositingDataset(Dataset):
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         arrays = self.sample_arrays(index)
-        return {key: torch.from_numpy(np.ascontiguousarray(value.transpose(2, 0, 1))) for key, value in arrays.items()}
+        if self.compact:
+            return {
+                "image": _channels_first(arrays["image"].astype(np.float16)),
+                # alpha and trimap are whole 255ths (see sample_arrays), so rint recovers them exactly
+                "alpha": _channels_first(np.rint(arrays["alpha"] * 255.0).astype(np.uint8)),
+                "trimap": _channels_first(np.rint(arrays["trimap"] * 255.0).astype(np.uint8)),
+            }
+        return {key: _channels_first(value) for key, value in arrays.items()}
+
+
+def _channels_first(array: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))
+
+
+def widen_on_device(tensor: torch.Tensor) -> torch.Tensor:
+    """A compact sample's tensor (already on its device) as the float32 of the float form: uint8 are
+    255ths, float16 is widened; anything else is returned as it is."""
+    if tensor.dtype == torch.uint8:
+        return tensor.float().div_(255.0)
+    if tensor.dtype == torch.float16:
+        return tensor.float()
+    return tensor

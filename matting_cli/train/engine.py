@@ -22,6 +22,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset
 
 from matting_cli.data.atomic import atomic_write_text
+from matting_cli.data.samples import widen_on_device
 from matting_cli.errors import PpidError
 from matting_cli.train import state
 from matting_cli.train.checkpoint_files import CHECKPOINT_JSON, load_checkpoint, save_checkpoint, write_safetensors
@@ -66,7 +67,8 @@ def train(
     """Train `model` on `dataset` for `config.iters` optimizer steps, writing the run into `run_dir`.
 
     `model` is built (and seeded with `seed_everything(config.seed)`) by the caller, on the CPU;
-    its parameters with requires_grad are the ones trained. `dataset[i]` returns a dict of tensors.
+    its parameters with requires_grad are the ones trained. `dataset[i]` returns a dict of tensors
+    (uint8 ones are 255ths and float16 ones are widened, on the device: `widen_on_device`).
     `validate(model)` (rank 0, eval mode, no grad) returns metrics to log. With `resume`, the run in
     `run_dir` continues from its last checkpoint (or from scratch if it never wrote one); without it,
     `run_dir` must not hold a run. Under torchrun every rank calls this with the same arguments.
@@ -322,7 +324,8 @@ def _to_device(batch: Any, device: torch.device, channels_last: bool) -> Any:
     if isinstance(batch, dict):
         return {key: _to_device(value, device, channels_last) for key, value in batch.items()}
     if torch.is_tensor(batch):
-        batch = batch.to(device, non_blocking=True)
+        # Compact samples (uint8, float16) cross to the device small and are widened there.
+        batch = widen_on_device(batch.to(device, non_blocking=True))
         if channels_last and batch.dim() == 4 and batch.is_floating_point():
             batch = batch.contiguous(memory_format=torch.channels_last)
     return batch
