@@ -115,6 +115,7 @@ def test_compact_samples_widen_to_the_float_form(dataset):
         assert small["alpha"].dtype == small["trimap"].dtype == torch.uint8
         assert torch.equal(widen_on_device(small["alpha"]), full["alpha"])  # bit for bit
         assert torch.equal(widen_on_device(small["trimap"]), full["trimap"])
+        assert torch.equal(small["image"], full["image"].half())  # the same composite, rounded
         image = widen_on_device(small["image"])
         assert image.dtype == torch.float32 and float((image - full["image"]).abs().max()) <= 2.5e-4
         bytes_small = sum(t.numel() * t.element_size() for t in small.values())

@@ -106,6 +106,32 @@ class CompositingDataset(Dataset):
 
     def sample_arrays(self, index: int, epoch: int | None = None) -> dict[str, np.ndarray]:
         """The sample as H x W x C float32 numpy arrays (what __getitem__ turns into tensors)."""
+        fg, bg, alpha_u8, trimap_u8 = self._sample_parts(index, epoch)
+        alpha = alpha_u8.astype(np.float32)[:, :, None] / np.float32(255.0)
+        return {
+            "image": _composite(fg, bg, alpha),
+            "alpha": alpha,
+            "trimap": trimap_u8.astype(np.float32)[:, :, None] / np.float32(255.0),
+            "fg": np.ascontiguousarray(fg, np.float32),
+            "bg": bg.astype(np.float32),
+        }
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        if not self.compact:
+            return {key: _channels_first(value) for key, value in self.sample_arrays(index).items()}
+        fg, bg, alpha_u8, trimap_u8 = self._sample_parts(index, None)
+        # The float form's composite, in torch: the same float32 operations (so the same values before
+        # rounding to float16) at half numpy's time, which counts on a data-bound GPU machine.
+        alpha = torch.from_numpy(alpha_u8).float().div_(255.0).unsqueeze(0)
+        fg_t, bg_t = torch.from_numpy(np.ascontiguousarray(fg)).permute(2, 0, 1), torch.from_numpy(bg).permute(2, 0, 1)
+        return {
+            "image": (alpha * fg_t + (1.0 - alpha) * bg_t).to(torch.float16).contiguous(),
+            "alpha": torch.from_numpy(alpha_u8[None]),
+            "trimap": torch.from_numpy(trimap_u8[None]),
+        }
+
+    def _sample_parts(self, index: int, epoch: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """fg and bg (S x S x 3 float32 in [0, 1]), alpha and trimap (S x S uint8, contiguous)."""
         if not 0 <= index < len(self):
             raise IndexError(f"sample index {index} out of range 0..{len(self) - 1}")
         epoch = self.epoch if epoch is None else epoch
@@ -126,27 +152,12 @@ class CompositingDataset(Dataset):
         bg = augment.random_background_crop(bg_u8, config.size, rng, config.background_zoom)
 
         alpha_u8 = np.ascontiguousarray(alpha_u8)
-        trimap = random_trimap(alpha_u8, rng, config.effective_trimap_radius)
-        alpha = alpha_u8.astype(np.float32)[:, :, None] / np.float32(255.0)
-        image = alpha * fg + (1.0 - alpha) * bg
-        return {
-            "image": image.astype(np.float32),
-            "alpha": alpha,
-            "trimap": trimap.astype(np.float32)[:, :, None] / np.float32(255.0),
-            "fg": np.ascontiguousarray(fg, np.float32),
-            "bg": bg.astype(np.float32),
-        }
+        trimap_u8 = random_trimap(alpha_u8, rng, config.effective_trimap_radius)
+        return fg, bg, alpha_u8, np.ascontiguousarray(trimap_u8, np.uint8)
 
-    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        arrays = self.sample_arrays(index)
-        if self.compact:
-            return {
-                "image": _channels_first(arrays["image"].astype(np.float16)),
-                # alpha and trimap are whole 255ths (see sample_arrays), so rint recovers them exactly
-                "alpha": _channels_first(np.rint(arrays["alpha"] * 255.0).astype(np.uint8)),
-                "trimap": _channels_first(np.rint(arrays["trimap"] * 255.0).astype(np.uint8)),
-            }
-        return {key: _channels_first(value) for key, value in arrays.items()}
+
+def _composite(fg: np.ndarray, bg: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    return (alpha * fg + (1.0 - alpha) * bg).astype(np.float32)
 
 
 def _channels_first(array: np.ndarray) -> torch.Tensor:
