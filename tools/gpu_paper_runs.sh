@@ -7,9 +7,16 @@
 #
 #   tools/gpu_paper_runs.sh OUT_DIR           # data under ../shared/data, as for the CPU runs
 #
-# OUT_DIR gets log.txt, teacher.tgz (the teacher's logs and weights, cast to fp16 to fit the lease's
-# return limit of 16 MB per file) and pair.tgz.part-* (baseline and student, fp32; `cat` the parts
-# back together). Unpack both at the repository root: they hold runs/indexnet-*-gpu/.
+# OUT_DIR gets log.txt, teacher.tgz.part-* (the teacher's logs and weights, cast to fp16: the lease
+# returns 64 MB at most) and pair.tgz.part-* (baseline and student, fp32), in parts of 15 MB (the
+# lease returns files of 16 MB at most): `cat NAME.tgz.part-* | tar -xzf -` at the repository root
+# gives runs/indexnet-*-gpu/. A run its time limit stopped comes back with its last checkpoint, to be
+# finished with `ppid train --resume` (or `ppid distill --resume`).
+#
+# Measured on the first lease (2026-12-04, docs/TRAINING_RUNS.md): the machine gives a command 4
+# cores, and the teacher ran data-bound at 125-147 images/s (about 2 steps/s at batch 64) with float32
+# samples; the first 10 steps took 64 s. Side by side at batch 64 a baseline and a student need 67 +
+# 71 GB of GPU memory, more than the card has, so the pair runs one after the other.
 #
 # Knobs (environment): TOTAL_S, the whole script's wall budget in seconds (default 480); TEACHER_ITERS
 # and PAIR_ITERS, the step counts, when the speed is known (else a probe sizes them, at the cost of
@@ -89,7 +96,14 @@ pack_run() {  # pack_run RUN STAGE [fp16]: RUN's logs and weights (no checkpoint
   for file in config.json log.jsonl val.jsonl stretches.jsonl curves.png; do
     [ -f "$run/$file" ] && cp "$run/$file" "$stage/$run/"
   done
-  [ -f "$run/model.safetensors" ] || return 0
+  if [ ! -f "$run/model.safetensors" ]; then
+    # Stopped before its last step: bring back its last checkpoint (fp32 weights and momentum), so the
+    # run can be resumed later with --resume, on any machine, instead of being lost with the lease.
+    for file in checkpoint.json checkpoint.safetensors; do
+      [ -f "$run/$file" ] && cp "$run/$file" "$stage/$run/"
+    done
+    return 0
+  fi
   if [ "${3:-}" = fp16 ]; then
     "$PY" - "$run/model.safetensors" "$stage/$run/model.safetensors" <<'EOF'
 import sys
@@ -107,7 +121,8 @@ EOF
 }
 rm -rf /tmp/gpu_pack && mkdir -p /tmp/gpu_pack/teacher /tmp/gpu_pack/pair
 pack_run "$TEACHER" /tmp/gpu_pack/teacher fp16
-tar -C /tmp/gpu_pack/teacher -czf "$OUT/teacher.tgz" runs
+tar -C /tmp/gpu_pack/teacher -czf /tmp/gpu_pack/teacher.tgz runs
+split -b 15M /tmp/gpu_pack/teacher.tgz "$OUT/teacher.tgz.part-"  # the lease returns files of 16 MB at most
 [ -f "$TEACHER/model.safetensors" ] || { echo "teacher did not finish: no student"; exit 1; }
 
 # --- baseline, then student, the same steps -------------------------------------------------------
