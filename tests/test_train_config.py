@@ -70,12 +70,14 @@ def test_a_subclass_with_more_knobs_round_trips(tmp_path):
 
 
 def test_git_state_outside_a_repository_is_none(tmp_path, monkeypatch):
+    monkeypatch.delenv("PPID_SOURCE_COMMIT", raising=False)
     monkeypatch.setattr(provenance, "PACKAGE_DIR", tmp_path)
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
     assert provenance.git_state() == {"commit": None, "dirty": None}
 
 
 def test_git_state_without_git_installed_is_none(monkeypatch):
+    monkeypatch.delenv("PPID_SOURCE_COMMIT", raising=False)
     monkeypatch.setenv("PATH", "/nonexistent")
     assert provenance.git_state() == {"commit": None, "dirty": None}
 
@@ -87,7 +89,13 @@ def test_git_state_of_a_copied_tree_takes_the_commit_it_is_told(tmp_path, monkey
     assert provenance.git_state() == {"commit": "abc123", "dirty": None, "commit_source": "PPID_SOURCE_COMMIT"}
 
 
-def test_git_state_prefers_the_checkout_over_the_variable(monkeypatch):
-    monkeypatch.setenv("PPID_SOURCE_COMMIT", "not-this")
+def test_git_state_takes_the_variable_over_a_checkout(monkeypatch):
+    # a copied tree may carry a stale .git: the launcher's word wins
+    monkeypatch.setenv("PPID_SOURCE_COMMIT", "719faba")
+    assert provenance.git_state() == {"commit": "719faba", "dirty": None, "commit_source": "PPID_SOURCE_COMMIT"}
+
+
+def test_git_state_reads_the_checkout_without_the_variable(monkeypatch):
+    monkeypatch.delenv("PPID_SOURCE_COMMIT", raising=False)
     state = provenance.git_state()
-    assert state["commit"] != "not-this" and "commit_source" not in state
+    assert "commit_source" not in state and state["commit"] and len(state["commit"]) == 40

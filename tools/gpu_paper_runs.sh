@@ -18,6 +18,9 @@
 # samples; the first 10 steps took 64 s. Side by side at batch 64 a baseline and a student need 67 +
 # 71 GB of GPU memory, more than the card has, so the pair runs one after the other.
 #
+# Set PPID_SOURCE_COMMIT to the commit whose tree is sent: config.json records it, and the copy's
+# .git may be stale (the first lease's runs recorded the session's first commit instead).
+#
 # Knobs (environment): TOTAL_S, the whole script's wall budget in seconds (default 480); TEACHER_ITERS
 # and PAIR_ITERS, the step counts, when the speed is known (else a probe sizes them, at the cost of
 # one more run's start-up); PAIR=0 for the teacher alone; TEACHER_SHARE, the teacher's part of what

@@ -40,15 +40,16 @@ def git_state() -> dict[str, object]:
     """The commit of the ppid source tree and whether it had uncommitted changes.
 
     Both are None when the code is not in a git checkout (an installed wheel), the repository has no
-    commit yet, or git is unavailable: the run still proceeds, it just cannot name its code.
+    commit yet, or git is unavailable: the run still proceeds, it just cannot name its code. With
+    PPID_SOURCE_COMMIT set, that is the commit, and whether the tree had changes is not known.
     """
+    # Whoever copies the tree elsewhere can name its commit: that name wins, because a copy may carry a
+    # stale .git (the first GPU lease's runs recorded the session's first commit, not the one sent).
+    given = os.environ.get(SOURCE_COMMIT_VARIABLE, "").strip()
+    if given:
+        return {"commit": given, "dirty": None, "commit_source": SOURCE_COMMIT_VARIABLE}
     commit = _git("rev-parse", "HEAD")
     if commit is None:
-        # A copy of the tree without its .git (a lent GPU machine gets only the files) can be told its
-        # commit by whoever copied it; the record says where the name came from, and cannot tell dirt.
-        given = os.environ.get(SOURCE_COMMIT_VARIABLE, "").strip()
-        if given:
-            return {"commit": given, "dirty": None, "commit_source": SOURCE_COMMIT_VARIABLE}
         return {"commit": None, "dirty": None}
     status = _git("status", "--porcelain", "--untracked-files=no")
     return {"commit": commit.strip(), "dirty": None if status is None else bool(status.strip())}
