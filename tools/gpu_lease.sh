@@ -39,7 +39,7 @@ prepare)
   echo "run, with carry [\"gpu_data\"]:"
   echo "  [ -e ../shared/data ] || { mkdir -p ../shared && ln -s \"\$PWD/gpu_data\" ../shared/data; };" \
        "export PYTHONUNBUFFERED=1 PPID_SOURCE_COMMIT=$(git rev-parse HEAD);" \
-       "TOTAL_S=560 TEACHER_ITERS=900 PAIR=0 bash tools/gpu_paper_runs.sh \$OUT"
+       "TOTAL_S=560 TEACHER_ITERS=800 PAIR=0 bash tools/gpu_paper_runs.sh \$OUT"
   echo "then: tools/gpu_lease.sh restore"
   ;;
 restore)
