@@ -10,14 +10,15 @@
 
 With `compact=True` (what `ppid train` and `ppid distill` use) a sample is only what training reads,
 in 8 bytes a pixel instead of 44, so DataLoader workers hand over, and the main process collates and
-pins, 5.5 times fewer bytes (on a 4-core GPU machine those copies held the GPU back):
+pins, 5.5 times fewer bytes (a lent GPU machine's few cores kept its GPU waiting for data):
 
     image   3 x S x S float16   the same composite, rounded (at most 2.5e-4 off, a sixteenth of 1/255)
     alpha   1 x S x S uint8     alpha x 255, exactly
     trimap  1 x S x S uint8     {0, 128, 255}
 
 `widen_on_device` turns such a batch back into the float32 tensors above, on the training device
-(uint8 / 255 gives the very float32 values of the float form).
+(uint8 / 255 gives the very float32 values of the float form). Under bf16 autocast, as in every preset,
+the network's first layer rounds the image to bf16, far coarser than the float16 rounding.
 
 Reproducibility: every random choice of a sample comes from a generator seeded by (config.seed,
 epoch, index) and nothing else: no global RNG, no worker id. The same (seed, epoch, index) gives the

@@ -13,7 +13,7 @@ import torch
 from matting_cli import __version__
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
-# Names the commit of a source tree copied without .git (tools/gpu_paper_runs.sh sets it).
+# Names the commit of a copied source tree (a GPU lease's call sets it; tools/gpu_lease.sh prints the call).
 SOURCE_COMMIT_VARIABLE = "PPID_SOURCE_COMMIT"
 
 
