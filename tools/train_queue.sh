@@ -111,3 +111,9 @@ queue indexnet-ppid-light-seed3 "${SIDE[@]}" "${LIGHT[@]}" --seed 3
 # still falling at step 2000 (42.6, 41.2, 34.8, 33.9 at 500-2000), and its transition SAD (33.86) is far
 # from closed-form's 13.49 (docs/TRAINING_RUNS.md, twelfth session).
 queue indexnet-teacher-more train --config configs/cpu_indexnet.toml --role teacher --init-from runs/indexnet-teacher/model.safetensors --iters 800 --lr 0.001 --val-every 400
+# Two runs on from that one at the same lr, side by side (thirteenth session, docs/TRAINING_RUNS.md):
+# plain, and with colour jitter on the foregrounds. The teacher read the koala's flag, a uniformly
+# translucent cloth, as opaque where pale and clear where dark: does jitter teach it that alpha is not
+# colour?
+queue indexnet-teacher-more2 train --config configs/cpu_indexnet.toml --role teacher --init-from runs/indexnet-teacher-more/model.safetensors --iters 1000 --lr 0.001 --val-every 500
+queue indexnet-teacher-jitter train --config configs/cpu_indexnet.toml --role teacher --init-from runs/indexnet-teacher-more/model.safetensors --iters 1000 --lr 0.001 --val-every 500 --set colour_jitter=true
