@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # Issue 8's three runs at the paper's scale (configs/gpu_indexnet*.toml: batch 64, crop 512) inside one
 # short lease of a GPU machine: a teacher, then a trimap-free baseline and a PPID student from that
-# teacher with the same number of steps. The lease is minutes long and gives one try, so
-# the step counts come from a throughput probe made first, and every run stops in time for its files
-# to be packed.
+# teacher with the same number of steps. The lease is minutes long, so the step counts are given (or
+# sized by a throughput probe made first), and every run stops in time for its files to be packed.
 #
 #   tools/gpu_paper_runs.sh OUT_DIR           # data under ../shared/data, as for the CPU runs
 #
@@ -13,9 +12,9 @@
 # gives runs/indexnet-*-gpu/. A run its time limit stopped comes back with its last checkpoint, to be
 # finished with `ppid train --resume` (or `ppid distill --resume`).
 #
-# Measured on the first lease (2026-12-04, docs/TRAINING_RUNS.md): the machine gives a command 4
-# cores, and the teacher ran data-bound at 125-147 images/s (about 2 steps/s at batch 64) with float32
-# samples; the first 10 steps took 64 s. Side by side at batch 64 a baseline and a student need 67 +
+# Measured on the first lease (2026-12-04, docs/TRAINING_RUNS.md): `nproc` said 4, and the teacher ran
+# data-bound with float32 samples: 167 images/s (2.6 steps/s at batch 64) with the preset's 14
+# workers, 98-151 (median 125) with 4; the first 10 steps took 64 s. Side by side at batch 64 a baseline and a student need 67 +
 # 71 GB of GPU memory, more than the card has, so the pair runs one after the other.
 #
 # Set PPID_SOURCE_COMMIT to the commit whose tree is sent: config.json records it, and the copy's
