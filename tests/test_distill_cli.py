@@ -114,6 +114,37 @@ def test_distill_refusals(data, tmp_path, capsys):
     assert "ald_layers" in capsys.readouterr().err
 
 
+def test_a_warm_started_student_begins_from_its_weights_file_and_refuses_another_network(data, tmp_path, capsys):
+    teacher = data / "teacher.safetensors"
+    first = tmp_path / "first"
+    assert run_cli(_args(data, first, teacher)) == 0
+    weights = first / "model.safetensors"
+    # Same batches (seed 0), other starting weights: the warm run's first loss is not a fresh start's.
+    warm, cold = tmp_path / "warm", tmp_path / "cold"
+    assert run_cli(_args(data, warm, teacher, "--init-from", str(weights))) == 0
+    assert run_cli(_args(data, cold, teacher)) == 0
+    first_loss = lambda run: json.loads((run / "log.jsonl").read_text().splitlines()[0])["loss"]["total"]
+    assert first_loss(warm) != first_loss(cold) and first_loss(cold) == first_loss(first)
+    assert json.loads((warm / "config.json").read_text())["config"]["init_from"] == str(weights)
+    # The student's starting tensors are the file's: steps at lr 0 leave them where they were.
+    still = tmp_path / "still"
+    assert run_cli(_args(data, still, teacher, "--init-from", str(weights), "--lr", "0")) == 0
+    start, kept = load_file(str(weights)), load_file(str(still / "model.safetensors"))
+    assert set(start) == set(kept)
+    for name, value in start.items():
+        if value.is_floating_point() and "running" not in name:
+            assert torch.allclose(value, kept[name], atol=1e-6), name
+    capsys.readouterr()
+    # A teacher's file, or a student whose cross-layer branch goes elsewhere (the same tensor names, so
+    # a strict load would take it): one line naming the file, and no run folder written.
+    for out, extra, said in (("teacher", ["--init-from", str(teacher)], "teacher"),
+                             ("merge", ["--init-from", str(weights), "--set", "student_merge=side"], "student_merge")):
+        assert run_cli(_args(data, tmp_path / out, teacher, *extra)) == 1
+        err = capsys.readouterr().err
+        assert said in err and "safetensors" in err and "Traceback" not in err
+        assert not (tmp_path / out).exists()
+
+
 def test_side_student_without_distillation_trains_exactly_as_the_baseline(data, tmp_path):
     """The yardstick of docs/TRAINING_RUNS.md: a side student with no CLSD and no ALD is the baseline,
     step for step (same init, same batches, same dropout, same updates) under one recipe, so every

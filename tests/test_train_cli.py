@@ -101,10 +101,6 @@ def test_a_warm_start_begins_from_the_weights_file_and_refuses_another_network(d
     assert not (tmp_path / "wrong").exists()
     assert run_cli(_args(data, tmp_path / "none", "--role", "teacher", "--init-from", str(tmp_path / "no.safetensors"))) != 0
     assert "no such weights file" in capsys.readouterr().err
-    # `ppid distill` shares the config key but does not warm-start: it says so instead of ignoring it.
-    distill = ["distill", "--teacher", str(first), "--image-alpha-dir", str(data / "train"), "--bg-dir", str(data / "bg"),
-               "--out", str(tmp_path / "student"), "--set", f"init_from={weights}", "-q"]
-    assert run_cli(distill) == 2 and "init_from" in capsys.readouterr().err
 
 
 def test_usage_errors(data, tmp_path, capsys):

@@ -157,6 +157,7 @@ def distill_command(
     device: Optional[str] = opt.DEVICE,
     amp: Optional[str] = opt.AMP,
     pretrained: Optional[bool] = opt.PRETRAINED,
+    init_from: Optional[Path] = opt.INIT_FROM,
     config_file: Optional[Path] = opt.CONFIG,
     set_values: Optional[List[str]] = opt.SET,
     resume: bool = opt.RESUME,
@@ -176,7 +177,7 @@ def distill_command(
         val_every=val_every, semantic=semantic, local=local, temperature=temperature, lambda1=lambda1,
         lambda2=lambda2, alpha_w=alpha_w, beta_w=beta_w, gamma=gamma, kernels=kernels, iters=iters,
         batch_size=batch_size, crop=crop, lr=lr, workers=workers, seed=seed, device=device, amp=amp,
-        pretrained=pretrained,
+        pretrained=pretrained, init_from=init_from,
     )
     config = opt.make_config(DistillConfig, out, resume, config_file, given, set_values)
     run_distillation(config, out, resume, quiet)
@@ -190,9 +191,14 @@ def run_distillation(config: DistillConfig, out: Path, resume: bool, quiet: bool
     from matting_cli.train import seed_everything, train, training_progress
     from matting_cli.train.distill_step import distill_step, load_teacher
 
-    if config.init_from:  # a key the two commands share; only `ppid train` warm-starts
-        raise UsageError("init_from: `ppid distill` starts its student from ImageNet; warm starts are for `ppid train`")
+    from matting_cli.train.warm_start import warm_start_state
+
     settings = config.settings()
+    # Read (and checked) before anything is prepared or written; a resumed run takes its checkpoint instead.
+    start_state = (
+        warm_start_state(config.init_from, config.model, "student", config.student_merge)
+        if config.init_from and not resume else None
+    )
     teacher = load_teacher(config.teacher)
     if teacher.name != config.model:
         raise UsageError(f"--model {config.model} does not match the teacher in {config.teacher} ({teacher.name})")
@@ -210,9 +216,14 @@ def run_distillation(config: DistillConfig, out: Path, resume: bool, quiet: bool
         )
     dataset.prepare()  # estimate foregrounds once, before DataLoader workers fork
     seed_everything(config.seed)
-    objective = DistillationModel(
-        create_model(config.model, "student", pretrained=config.pretrained, student_merge=config.student_merge), settings
+    student = create_model(
+        config.model, "student", pretrained=config.pretrained and start_state is None, student_merge=config.student_merge
     )
+    if start_state is not None:
+        # Only the student network ships in a weights file; the GC blocks of CLSD start afresh, as
+        # identities (their last conv is zero), so the semantic term restarts from the plain features.
+        student.load_state_dict(start_state)
+    objective = DistillationModel(student, settings)
     validate = (lambda wrapped: validator(wrapped.student)) if validator is not None else None
     description = f"{config.model} PPID student"
     with training_progress(config.iters, description=description, quiet=quiet or rank != 0) as on_step:

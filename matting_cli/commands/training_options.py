@@ -36,7 +36,7 @@ class MattingRunConfig(TrainConfig):
     val_dir: str = ""
     val_max_side: int = 512  # validation images are matted at this size, as `ppid matte --max-side`
     pretrained: bool = True  # ImageNet backbone (not available for gca: it trains from scratch)
-    init_from: str = ""  # ppid train only: a weights file of the same model and role to start from (warm start)
+    init_from: str = ""  # a weights file of the same model and role (and student_merge) to start from: a warm start
     colour_jitter: bool = False
     samples_per_epoch: int = 0  # 0: one per foreground
 

@@ -1,6 +1,6 @@
 """Warm start: a fresh `ppid train` run whose network starts from a ppid weights file, not ImageNet.
 
-Why: a teacher trained for one budget can be trained on (a new learning-rate schedule, more steps, more
+Why: a teacher (or, through `ppid distill`, a student) trained for one budget can be trained on (a new learning-rate schedule, more steps, more
 data) in a later session without redoing the steps it already has. The file must hold the same
 network and role as the run, checked before anything is written, so a baseline never starts from a
 teacher's 4-channel stem by mistake.
@@ -16,10 +16,18 @@ from matting_cli.errors import PpidError
 from matting_cli.model_files import build_model, read_model_info
 
 
-def warm_start_state(path: str | Path, model: str, role: str) -> dict[str, torch.Tensor]:
-    """The fp32 tensors of weights file PATH, after checking it holds a MODEL network in ROLE."""
+def warm_start_state(
+    path: str | Path, model: str, role: str, student_merge: str | None = None
+) -> dict[str, torch.Tensor]:
+    """The fp32 tensors of weights file PATH, after checking it holds a MODEL network in ROLE (and,
+    for a student, one whose cross-layer branch goes where STUDENT_MERGE says: the two layouts hold
+    the same tensors, so a strict load alone would not catch the mismatch)."""
     info = read_model_info(path)
     if (info.model, info.role) != (model, role):
         raise PpidError(f"{path}: holds a {info.model} {info.role}, but this run trains a {model} {role}")
+    if student_merge is not None and info.student_merge != student_merge:
+        raise PpidError(
+            f"{path}: holds a student with student_merge {info.student_merge!r}, but this run trains one with {student_merge!r}"
+        )
     # build_model loads strictly: a file with missing or extra tensors fails here with its name.
-    return build_model(info.path, model, role).state_dict()
+    return build_model(info.path, model, role, student_merge=info.student_merge).state_dict()
