@@ -117,3 +117,9 @@ queue indexnet-teacher-more train --config configs/cpu_indexnet.toml --role teac
 # colour?
 queue indexnet-teacher-more2 train --config configs/cpu_indexnet.toml --role teacher --init-from runs/indexnet-teacher-more/model.safetensors --iters 1000 --lr 0.001 --val-every 500
 queue indexnet-teacher-jitter train --config configs/cpu_indexnet.toml --role teacher --init-from runs/indexnet-teacher-more/model.safetensors --iters 1000 --lr 0.001 --val-every 500 --set colour_jitter=true
+# The pseudo-labelled pair trained on (fourteenth session, docs/TRAINING_RUNS.md): both warm-started from
+# their shipped weights with a fresh schedule (lr 0.001, poly) for 1000 more steps, seed 1 so the two draw
+# the same new batches, not the first run's again. Does the student's lead over its baseline change with
+# the budget, and does the everyday-photo student improve with more steps?
+queue indexnet-baseline-pseudo-more train --config configs/cpu_indexnet.toml --role baseline "${PSEUDO[@]}" --init-from weights/indexnet_baseline_pseudo.safetensors --iters 1000 --lr 0.001 --seed 1
+queue indexnet-ppid-pseudo-more "${SIDE[@]}" "${LIGHT[@]}" "${PSEUDO[@]}" --init-from weights/indexnet_ppid_student_pseudo.safetensors --iters 1000 --lr 0.001 --seed 1
