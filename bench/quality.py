@@ -215,8 +215,15 @@ def card_line(name: str, path: Path) -> str:
     from matting_cli.model_files import read_model_info
 
     card = read_model_info(path).card
-    made = [f"{card['iterations']} iterations" if card.get("iterations") else None,
-            f"{card['training_seconds'] / 3600:.1f} h of training" if card.get("training_seconds") else None,
+    # A warm-started model's budget is its whole chain of runs (tools/ship_weights.py), not its last run.
+    runs = len(card.get("warm_start", [])) + 1
+    chain = f" over {runs} runs, each warm-started from the one before" if runs > 1 else ""
+    iterations = card.get("iterations_total", card.get("iterations") if runs == 1 else None)
+    seconds = card.get("training_seconds_total", card.get("training_seconds") if runs == 1 else None)
+    if iterations is None and runs > 1 and card.get("iterations"):  # a link of the chain could not be read
+        iterations, chain = card["iterations"], f" in the last of {runs} runs (the earlier ones' not recorded)"
+    made = [f"{iterations} iterations{chain}" if iterations else None,
+            f"{seconds / 3600:.1f} h of training" if seconds else None,
             card["hardware"][0]["hardware"] if card.get("hardware") else None]
     if card.get("distillation"):
         d = card["distillation"]

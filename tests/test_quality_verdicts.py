@@ -118,3 +118,22 @@ def test_the_seed_pairs_of_the_shipped_recipe_are_summed_up_with_their_mean_and_
     assert "over 2 seeds" in line_of(quality.verdicts(real, comp), "- The shipped student's recipe")
     del real["ppid-run2"]
     assert not any(line.startswith("- The shipped student's recipe") for line in quality.verdicts(real, comp))
+
+
+def test_a_warm_started_model_is_credited_with_its_whole_chain_of_runs(monkeypatch):
+    import types
+
+    import matting_cli.model_files as model_files
+
+    cards = {"more.safetensors": {"iterations": 1000, "training_seconds": 3600, "hardware": [{"hardware": "cpu: X"}],
+                                  "warm_start": [{"file": "a", "iterations": 1500, "training_seconds": 5400}],
+                                  "iterations_total": 2500, "training_seconds_total": 9000},
+             "lost.safetensors": {"iterations": 1000, "training_seconds": 3600, "warm_start": [{"file": "a", "missing": True}]},
+             "plain.safetensors": {"iterations": 1500, "training_seconds": 5400}}
+    monkeypatch.setattr(model_files, "read_model_info", lambda path: types.SimpleNamespace(card=cards[path.name]))
+    line = lambda name: quality.card_line("baseline", quality.ROOT / name)
+    assert "(2500 iterations over 2 runs, each warm-started from the one before; 2.5 h of training; cpu: X)" in line("more.safetensors")
+    assert "(1500 iterations; 1.5 h of training)" in line("plain.safetensors")
+    # An unreadable link: the last run's steps, said to be only those, and no time that would read as the whole.
+    lost = line("lost.safetensors")
+    assert "1000 iterations in the last of 2 runs (the earlier ones' not recorded)" in lost and " h of training" not in lost

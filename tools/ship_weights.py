@@ -7,7 +7,9 @@ exact DIM metrics) twice: as trained (fp32) and with every weight rounded to fp1
 when each SAD (whole image and transition region) stays within 1% of fp32's, else fp32 ships. The card
 (inside the file's metadata and as OUT.json) records what a user needs to trust the file: the data,
 the recipe (the full config), iterations, hardware and training wall time, the validation metrics of
-the shipped weights, the code's commit, and (in the JSON) the file's sha256.
+the shipped weights, the code's commit, and (in the JSON) the file's sha256. A run warm-started with
+--init-from also gets the runs it started from (`warm_start`, nearest first) and its whole budget
+(`iterations_total`, `training_seconds_total`): its own steps alone would undersell what it cost.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from matting_cli.core.models.pretrained.weights_store import sha256_of  # noqa: 
 from matting_cli.data.atomic import atomic_write_text  # noqa: E402
 from matting_cli.devices import cpu_model  # noqa: E402
 from matting_cli.evaluation.validation import load_validation_set, validate  # noqa: E402
-from matting_cli.model_files import load_model_file, save_model_file  # noqa: E402
+from matting_cli.model_files import load_model_file, read_model_info, save_model_file  # noqa: E402
 from matting_cli.train.run_logs import read_jsonl  # noqa: E402
 
 FP16_SAD_TOLERANCE = 0.01
@@ -53,6 +55,43 @@ def hardware_of(run_dir: Path) -> list[dict]:
         return read_jsonl(path)
     return [{"hardware": f"cpu: {cpu_model()}", "note": "not recorded by the run (it predates stretches.jsonl); "
              "the processor of the machine that shipped it; threads per stretch: docs/TRAINING_RUNS.md"}]
+
+
+def warm_start_lineage(config: dict) -> list[dict]:
+    """The weights files a run was warm-started from, nearest first, each with its own iterations and
+    training seconds. A shipped file's card has its own lineage already, so the walk stops there; a run
+    folder's file is followed through its config's init_from, its seconds summed from its log.jsonl."""
+    chain: list[dict] = []
+    start = config.get("init_from") or ""
+    while start:
+        path = Path(start)
+        if not path.is_file():  # the chain cannot be followed: say so in the card rather than guess
+            chain.append({"file": start, "missing": True})
+            break
+        card = read_model_info(path).card
+        seconds = card.get("training_seconds")  # shipped files carry it; a run folder's file does not
+        run_log = Path(card.get("run_dir", "")) / "log.jsonl"
+        if seconds is None and card.get("run_dir") and run_log.is_file():
+            seconds = round(training_seconds(run_log.parent))
+        chain.append({"file": start, "iterations": card.get("iterations"), "training_seconds": seconds})
+        if "warm_start" in card:
+            chain.extend(card["warm_start"])
+            break
+        start = (card.get("recipe") or card.get("config") or {}).get("init_from") or ""
+        if any(entry["file"] == start for entry in chain):
+            raise SystemExit(f"{path}: its warm-start chain loops back to {start}")
+    return chain
+
+
+def budget_totals(iterations: int, seconds: float, chain: list[dict]) -> dict:
+    """iterations_total and training_seconds_total over this run and CHAIN; a total is left out when a
+    link's value is unknown, so a card never states a partial sum as the whole."""
+    totals = {}
+    if all(entry.get("iterations") is not None for entry in chain):
+        totals["iterations_total"] = iterations + sum(entry["iterations"] for entry in chain)
+    if all(entry.get("training_seconds") is not None for entry in chain):
+        totals["training_seconds_total"] = round(seconds + sum(entry["training_seconds"] for entry in chain))
+    return totals
 
 
 def main() -> None:
@@ -81,6 +120,8 @@ def main() -> None:
         print(f"{precision}: " + ", ".join(f"{k} {v:.4g}" for k, v in values.items()))
     print(f"shipping {dtype}: fp16 {'keeps' if fp16_holds else 'does not keep'} every SAD within {FP16_SAD_TOLERANCE:.0%}")
 
+    seconds = round(training_seconds(args.run))
+    lineage = warm_start_lineage(config)
     card = {
         "name": args.name or f"{info.model} {info.role}",
         "model": info.model,
@@ -90,7 +131,8 @@ def main() -> None:
         "iterations": info.card.get("iterations"),
         "recipe": config,
         "hardware": hardware_of(args.run),
-        "training_seconds": round(training_seconds(args.run)),
+        "training_seconds": seconds,
+        **({"warm_start": lineage, **budget_totals(info.card.get("iterations") or 0, seconds, lineage)} if lineage else {}),
         "validation": {
             "data": f"{config['val_dir']} ({len(samples)} images; transition region: their Trimap1 == 128)",
             "max_side": config["val_max_side"],
