@@ -103,6 +103,7 @@ def test_awkward_folder(awkward, tmp_path, student_weights, capsys):
     assert (summary["done"], summary["failed"], summary["skipped"]) == (len(EXPECTED_SIZES), 3, 0)
     assert {f["input"].rsplit("/", 1)[-1] for f in summary["failures"]} == FAILING
     assert any("README.txt" in path for path in summary["ignored"])  # reported, not silently skipped
+    assert "not a type ppid reads (png jpg jpeg tif tiff webp bmp)" in captured.err
     for relative, size in EXPECTED_SIZES.items():
         with Image.open(out / relative) as im:
             assert im.size == size and im.mode == "L", relative

@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from matting_cli.console import progress_enabled, stderr, stdout
-from matting_cli.data.image_io import read_image, to_rgb_float
+from matting_cli.data.image_io import IMAGE_EXTENSIONS, read_image, to_rgb_float
 from matting_cli.devices import PRECISIONS, describe_device, resolve_device, resolve_precision
 from matting_cli.errors import PpidError, UsageError
 from matting_cli.evaluation.pairing import index_images
@@ -190,7 +190,8 @@ def matte_command(
             + share
         )
     if plan.ignored and not quiet:
-        stderr.print(f"[yellow]not images (by extension), not matted:[/] {len(plan.ignored)} file(s), e.g. {plan.ignored[0]}")
+        kinds_read = " ".join(ext.lstrip(".") for ext in IMAGE_EXTENSIONS)
+        stderr.print(f"[yellow]not a type ppid reads ({kinds_read}), not matted:[/] {len(plan.ignored)} file(s), e.g. {plan.ignored[0]}")
 
     stdin_bytes = read_stdin_bytes() if any(j.source == STDIN for j in jobs) else None
     settings = MatteSettings(
