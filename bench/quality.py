@@ -166,8 +166,8 @@ def contact_sheet(path: Path, cases: list[Case], columns: list[tuple[str, list[n
 
 
 # The rows of the results page, in the paper's order, by the NAME given to --model (or shipped).
-ROW_ORDER = ("teacher", "baseline", "baseline-run2", "baseline-run3", "baseline-run4", "baseline-pseudo", "ppid", "ppid-run2",
-             "ppid-run3", "ppid-run4", "ppid-pseudo", "sd-ald", "ald", "ld", "clsd-ld")
+ROW_ORDER = ("teacher", "baseline", "baseline-run2", "baseline-run3", "baseline-run4", "baseline-pseudo", "baseline-pseudo-more",
+             "ppid", "ppid-run2", "ppid-run3", "ppid-run4", "ppid-pseudo", "ppid-pseudo-more", "sd-ald", "ald", "ld", "clsd-ld")
 ROW_TITLES = {
     "teacher": "ppid IndexNet teacher (Trimap1)",
     "baseline": "ppid IndexNet baseline (trimap-free, L_alpha only)",
@@ -175,11 +175,13 @@ ROW_TITLES = {
     "baseline-run3": "ppid IndexNet baseline, a third run of its recipe (seed 2)",
     "baseline-run4": "ppid IndexNet baseline, a fourth run of its recipe (seed 3)",
     "baseline-pseudo": "ppid IndexNet baseline + the pseudo-labelled photos",
+    "baseline-pseudo-more": "ppid IndexNet baseline + the pseudo-labelled photos, trained on for 1000 more steps",
     "ppid": "ppid IndexNet PPID student (CLSD + ALD)",
     "ppid-run2": "ppid IndexNet PPID student, a second run of its recipe (seed 1)",
     "ppid-run3": "ppid IndexNet PPID student, a third run of its recipe (seed 2)",
     "ppid-run4": "ppid IndexNet PPID student, a fourth run of its recipe (seed 3)",
     "ppid-pseudo": "ppid IndexNet PPID student + the pseudo-labelled photos",
+    "ppid-pseudo-more": "ppid IndexNet PPID student + the pseudo-labelled photos, trained on for 1000 more steps",
     "sd-ald": "ablation: SD + ALD",
     "ald": "ablation: ALD alone (no semantic term)",
     "ld": "ablation: LD alone (no semantic term)",
@@ -199,10 +201,12 @@ SHIPPED_COMPARISONS = {
     "baseline-run3": ROOT / "weights/indexnet_baseline_run3.safetensors",
     "baseline-run4": ROOT / "weights/indexnet_baseline_run4.safetensors",
     "baseline-pseudo": ROOT / "weights/indexnet_baseline_pseudo.safetensors",
+    "baseline-pseudo-more": ROOT / "weights/indexnet_baseline_pseudo_more.safetensors",
     "ppid-run2": ROOT / "weights/indexnet_ppid_student_run2.safetensors",
     "ppid-run3": ROOT / "weights/indexnet_ppid_student_run3.safetensors",
     "ppid-run4": ROOT / "weights/indexnet_ppid_student_run4.safetensors",
     "ppid-pseudo": ROOT / "weights/indexnet_ppid_student_pseudo.safetensors",
+    "ppid-pseudo-more": ROOT / "weights/indexnet_ppid_student_pseudo_more.safetensors",
     "sd-ald": ROOT / "weights/indexnet_sd_ald_student.safetensors",
     "ald": ROOT / "weights/indexnet_ald_student.safetensors",
     "ld": ROOT / "weights/indexnet_ld_student.safetensors",
@@ -305,6 +309,8 @@ PAIRED_STUDENTS = (
     *((student, baseline, f"both a {RUN_ORDINALS[run]} run with seed {seed} and the same batches")
       for run, (student, baseline, seed) in enumerate(SEED_PAIRS) if run > 0),
     ("ppid-pseudo", "baseline-pseudo", "both with the pseudo-labelled photos and the same batches"),
+    ("ppid-pseudo-more", "baseline-pseudo-more",
+     "both with the pseudo-labelled photos, each trained on from that pair's weights for 1000 more steps on the same batches"),
 )
 REGION_LABEL = {"whole": "whole-image", "transition": "transition"}
 
