@@ -123,3 +123,7 @@ queue indexnet-teacher-jitter train --config configs/cpu_indexnet.toml --role te
 # the budget, and does the everyday-photo student improve with more steps?
 queue indexnet-baseline-pseudo-more train --config configs/cpu_indexnet.toml --role baseline "${PSEUDO[@]}" --init-from weights/indexnet_baseline_pseudo.safetensors --iters 1000 --lr 0.001 --seed 1
 queue indexnet-ppid-pseudo-more "${SIDE[@]}" "${LIGHT[@]}" "${PSEUDO[@]}" --init-from weights/indexnet_ppid_student_pseudo.safetensors --iters 1000 --lr 0.001 --seed 1
+# The teacher with the pseudo-labelled photos (fourteenth session): on from the shipped (jittered) teacher for
+# 1000 steps with the 25 pseudo-labelled photos beside the 18 real ones, jitter kept. 1000 more steps on the
+# real photos alone moved its transition SAD by 1-2 (docs/TRAINING_RUNS.md): does more data move it further?
+queue indexnet-teacher-pseudo train --config configs/cpu_indexnet.toml --role teacher "${PSEUDO[@]}" --init-from runs/indexnet-teacher-jitter/model.safetensors --iters 1000 --lr 0.001 --val-every 500 --set colour_jitter=true --seed 1
