@@ -1,9 +1,10 @@
-"""Warm start: a fresh `ppid train` run whose network starts from a ppid weights file, not ImageNet.
+"""Warm start: a fresh `ppid train` or `ppid distill` run whose network starts from a ppid weights file,
+not ImageNet.
 
-Why: a teacher (or, through `ppid distill`, a student) trained for one budget can be trained on (a new learning-rate schedule, more steps, more
-data) in a later session without redoing the steps it already has. The file must hold the same
-network and role as the run, checked before anything is written, so a baseline never starts from a
-teacher's 4-channel stem by mistake.
+Why: a teacher, baseline or student trained for one budget can be trained on (a new learning-rate
+schedule, more steps, more data) in a later session without redoing the steps it already has. The
+file must hold the same network and role as the run, checked before anything is written, so a
+baseline never starts from a teacher's 4-channel stem by mistake.
 """
 
 from __future__ import annotations
