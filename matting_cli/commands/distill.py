@@ -185,13 +185,11 @@ def distill_command(
 
 def run_distillation(config: DistillConfig, out: Path, resume: bool, quiet: bool) -> None:
     from matting_cli.core.distill import DistillationModel, resolve_kernels
-    from matting_cli.core.models import create_model
     from matting_cli.devices import resolve_device
     from matting_cli.model_files import save_model_file
     from matting_cli.train import seed_everything, train, training_progress
     from matting_cli.train.distill_step import distill_step, load_teacher
-
-    from matting_cli.train.warm_start import warm_start_state
+    from matting_cli.train.warm_start import starting_network, warm_start_state
 
     settings = config.settings()
     # Read (and checked) before anything is prepared or written; a resumed run takes its checkpoint instead.
@@ -216,13 +214,9 @@ def run_distillation(config: DistillConfig, out: Path, resume: bool, quiet: bool
         )
     dataset.prepare()  # estimate foregrounds once, before DataLoader workers fork
     seed_everything(config.seed)
-    student = create_model(
-        config.model, "student", pretrained=config.pretrained and start_state is None, student_merge=config.student_merge
-    )
-    if start_state is not None:
-        # Only the student network ships in a weights file; the GC blocks of CLSD start afresh, as
-        # identities (their last conv is zero), so the semantic term restarts from the plain features.
-        student.load_state_dict(start_state)
+    # Only the student network ships in a weights file; on a warm start the GC blocks of CLSD start
+    # afresh, as identities (their last conv is zero), so the semantic term restarts from the plain features.
+    student = starting_network(config.model, "student", config.pretrained, start_state, student_merge=config.student_merge)
     objective = DistillationModel(student, settings)
     validate = (lambda wrapped: validator(wrapped.student)) if validator is not None else None
     description = f"{config.model} PPID student"

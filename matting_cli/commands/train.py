@@ -13,10 +13,9 @@ from safetensors.torch import load_file
 
 from matting_cli.commands import training_options as opt
 from matting_cli.console import stderr
-from matting_cli.core.models import create_model
 from matting_cli.model_files import save_model_file
 from matting_cli.train import alpha_step, seed_everything, train, training_progress
-from matting_cli.train.warm_start import warm_start_state
+from matting_cli.train.warm_start import starting_network, warm_start_state
 
 
 class ModelName(str, Enum):
@@ -104,9 +103,7 @@ def train_command(
         )
     dataset.prepare()  # estimate foregrounds once, before DataLoader workers fork
     seed_everything(config.seed)
-    network = create_model(config.model, config.role, pretrained=config.pretrained and start_state is None)
-    if start_state is not None:
-        network.load_state_dict(start_state)
+    network = starting_network(config.model, config.role, config.pretrained, start_state)
     step = alpha_step(teacher_forward if config.role == "teacher" else rgb_forward)
     with training_progress(config.iters, description=f"{config.model} {config.role}", quiet=quiet or rank != 0) as on_step:
         result = train(config, network, dataset, step, out, validate=validator, resume=resume, progress=on_step)

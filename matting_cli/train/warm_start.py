@@ -13,6 +13,7 @@ from pathlib import Path
 
 import torch
 
+from matting_cli.core.models import create_model
 from matting_cli.errors import PpidError
 from matting_cli.model_files import build_model, read_model_info
 
@@ -32,3 +33,14 @@ def warm_start_state(
         )
     # build_model loads strictly: a file with missing or extra tensors fails here with its name.
     return build_model(info.path, model, role, student_merge=info.student_merge).state_dict()
+
+
+def starting_network(
+    model: str, role: str, pretrained: bool, start_state: dict[str, torch.Tensor] | None, **options
+) -> torch.nn.Module:
+    """The network a run starts from: `create_model` with its ImageNet backbone, or, given the
+    tensors of a warm start, with those (and no ImageNet load they would overwrite)."""
+    network = create_model(model, role, pretrained=pretrained and start_state is None, **options)
+    if start_state is not None:
+        network.load_state_dict(start_state)
+    return network
