@@ -82,6 +82,8 @@ def train(
         if created_group:
             # Every rank reaches here before any tears gloo down: one rank destroying the group while
             # another still talks to it aborted a process now and then (SIGABRT in a fresh-clone CI run).
+            # Gloo aborted a rank once more with this barrier in place, as it does in PyTorch's own
+            # tests (pytorch/pytorch#65237); tests/test_train_ddp.py retries such an abort once.
             dist.barrier()
         return result
     finally:
