@@ -127,3 +127,8 @@ queue indexnet-ppid-pseudo-more "${SIDE[@]}" "${LIGHT[@]}" "${PSEUDO[@]}" --init
 # 1000 steps with the 25 pseudo-labelled photos beside the 18 real ones, jitter kept. 1000 more steps on the
 # real photos alone moved its transition SAD by 1-2 (docs/TRAINING_RUNS.md): does more data move it further?
 queue indexnet-teacher-pseudo train --config configs/cpu_indexnet.toml --role teacher "${PSEUDO[@]}" --init-from runs/indexnet-teacher-jitter/model.safetensors --iters 1000 --lr 0.001 --val-every 500 --set colour_jitter=true --seed 1
+# The shipped student's recipe distilled from the new teacher (fifteenth session): seed 3, so the same
+# batches as indexnet-baseline-seed3 and indexnet-ppid-light-seed3 (both on this Intel Xeon in bf16). The
+# teacher is the only change from the seed-3 student: does a better teacher (transition SAD 28.63 against
+# 33.86) move the student against its baseline?
+queue indexnet-ppid-light-seed3-newteacher distill --config configs/cpu_indexnet_ppid_side.toml --teacher runs/indexnet-teacher-pseudo "${LIGHT[@]}" --seed 3
