@@ -44,7 +44,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from matting_cli.core.metrics import all_metrics  # noqa: E402
+from matting_cli.core.metrics import all_metrics, sad  # noqa: E402
 from matting_cli.data.foreground_estimation import estimate_foreground  # noqa: E402
 from matting_cli.data.image_io import read_gray_u8, read_image, to_rgb_float  # noqa: E402
 from matting_cli.data.image_write import write_image  # noqa: E402
@@ -126,8 +126,14 @@ def rvm_predictor():
     return predict, "RobustVideoMatting MobileNetV3 ONNX (trimap-free peer)"
 
 
+# Trimap1's sure regions, where a trimap-free model alone can err: SAD only, the part of the whole-image
+# SAD each holds (background + transition + foreground = whole).
+SURE_REGIONS = {"background": 0, "foreground": 255}
+
+
 def score(predict, cases: list[Case]) -> tuple[dict[str, dict[str, float]], list[np.ndarray], float]:
-    totals = {"whole": dict.fromkeys(METRICS, 0.0), "transition": dict.fromkeys(METRICS, 0.0)}
+    totals = {"whole": dict.fromkeys(METRICS, 0.0), "transition": dict.fromkeys(METRICS, 0.0),
+              **{region: {"sad": 0.0} for region in SURE_REGIONS}}
     predictions = []
     start = time.perf_counter()
     for case in cases:
@@ -136,6 +142,8 @@ def score(predict, cases: list[Case]) -> tuple[dict[str, dict[str, float]], list
         for region_name, region in (("whole", None), ("transition", case.trimap == 128)):
             for name, value in all_metrics(alpha, case.alpha, region).items():
                 totals[region_name][name] += value / len(cases)
+        for region_name, level in SURE_REGIONS.items():
+            totals[region_name]["sad"] += sad(alpha, case.alpha, case.trimap == level) / len(cases)
     return totals, predictions, (time.perf_counter() - start) / len(cases)
 
 
@@ -147,6 +155,20 @@ def table(title: str, rows: list[tuple[str, dict, float]]) -> str:
         trans = " | ".join(f"{totals['transition'][m]:.4g}" for m in METRICS)
         lines.append(f"| {name} | {whole} | {trans} | {seconds:.2f} |")
     lines += ["", "Whole image and transition region (t: Trimap1 == 128); SAD/1000, MSE raw, Grad/1000, Conn/1000.", ""]
+    return "\n".join(lines)
+
+
+def region_table(real_rows: list[tuple[str, dict, float]], comp_rows: list[tuple[str, dict, float]]) -> str:
+    """Where each method's whole-image SAD lies: Trimap1's sure background, its transition band and its
+    sure foreground, on both sets. A trimap-based method is exact outside the band by construction."""
+    lines = ["### Where the whole-image SAD lies (Trimap1 regions)", "",
+             "| method | real: background | real: transition | real: foreground | composites: background "
+             "| composites: transition | composites: foreground |", "|---|---|---|---|---|---|---|"]
+    regions = ("background", "transition", "foreground")
+    for (name, real, _), (_, comp, _) in zip(real_rows, comp_rows):
+        cells = [f"{totals[region]['sad']:.2f}" for totals in (real, comp) for region in regions]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += ["", "SAD/1000 over each region (the three add up to the whole-image SAD above, up to rounding).", ""]
     return "\n".join(lines)
 
 
@@ -466,7 +488,8 @@ def main() -> None:
         comp_by_name[name] = totals
         print(f"scored {description}", file=sys.stderr)
     tables = [table(f"Real photos: alphamatting val ({len(real)} images)", real_rows),
-              table(f"Composites: val foregrounds over BSDS500 test backgrounds ({len(composites)} images)", comp_rows)]
+              table(f"Composites: val foregrounds over BSDS500 test backgrounds ({len(composites)} images)", comp_rows),
+              region_table(real_rows, comp_rows)]
     print("\n".join(tables))
     if args.sheet:
         contact_sheet(args.sheet, real, sheet_columns)

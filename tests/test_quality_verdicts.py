@@ -137,3 +137,25 @@ def test_a_warm_started_model_is_credited_with_its_whole_chain_of_runs(monkeypat
     # An unreadable link: the last run's steps, said to be only those, and no time that would read as the whole.
     lost = line("lost.safetensors")
     assert "1000 iterations in the last of 2 runs (the earlier ones' not recorded)" in lost and " h of training" not in lost
+
+
+def test_the_sure_regions_and_the_transition_band_add_up_to_the_whole_image_sad():
+    import numpy as np
+
+    trimap = np.array([[0, 0, 128, 255]], np.uint8)
+    truth = np.array([[0, 0, 128, 255]], np.uint8)
+    guess = np.array([[51, 0, 0, 204]], np.float32) / 255  # 51 off in the background, 128 in the band, 51 in the foreground
+    case = quality.Case("toy", np.zeros((1, 4, 3), np.float32), truth, trimap)
+    totals, _, _ = quality.score(lambda _: guess, [case])
+    assert totals["background"]["sad"] == 51 / 255 / 1000
+    assert totals["foreground"]["sad"] == 51 / 255 / 1000
+    assert totals["transition"]["sad"] == 128 / 255 / 1000
+    parts = sum(totals[region]["sad"] for region in ("background", "transition", "foreground"))
+    assert abs(parts - totals["whole"]["sad"]) < 1e-12
+
+
+def test_the_region_table_puts_each_set_in_background_transition_foreground_order():
+    real = {"background": {"sad": 1.0}, "transition": {"sad": 2.0}, "foreground": {"sad": 3.0}}
+    comp = {"background": {"sad": 4.0}, "transition": {"sad": 5.0}, "foreground": {"sad": 6.0}}
+    table = quality.region_table([("student", real, 0.1)], [("student", comp, 0.1)])
+    assert "| student | 1.00 | 2.00 | 3.00 | 4.00 | 5.00 | 6.00 |" in table
