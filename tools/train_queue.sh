@@ -132,3 +132,6 @@ queue indexnet-teacher-pseudo train --config configs/cpu_indexnet.toml --role te
 # teacher is the only change from the seed-3 student: does a better teacher (transition SAD 28.63 against
 # 33.86) move the student against its baseline?
 queue indexnet-ppid-light-seed3-newteacher distill --config configs/cpu_indexnet_ppid_side.toml --teacher runs/indexnet-teacher-pseudo "${LIGHT[@]}" --seed 3
+# ... and with seed 2 (the same batches as indexnet-baseline-seed2 and indexnet-ppid-light-seed2): a second
+# pair for the teacher question, where the first teacher's student led its baseline most (31.2% real).
+queue indexnet-ppid-light-seed2-newteacher distill --config configs/cpu_indexnet_ppid_side.toml --teacher runs/indexnet-teacher-pseudo "${LIGHT[@]}" --seed 2
