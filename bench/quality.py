@@ -10,7 +10,8 @@ Methods:
                 indexnet_ppid_student_pseudo, the student's second run indexnet_ppid_student_run2, the third
                 runs of both indexnet_baseline_run3 and indexnet_ppid_student_run3, the fourth runs
                 indexnet_baseline_run4 and indexnet_ppid_student_run4, the fourth run's student
-                distilled from the shipped teacher indexnet_ppid_student_run4_newteacher, and the
+                distilled from the shipped teacher indexnet_ppid_student_run4_newteacher (and the third
+                run's, indexnet_ppid_student_run3_newteacher), and the
                 ablation students indexnet_{sd_ald,ald,ld,clsd_ld}_student), each replaceable by
                 `--model NAME=PATH` (a run folder's model.safetensors, say); teachers get Trimap1
   closed-form   pymatting's estimate_alpha_cf with Trimap1 (trimap-based peer)
@@ -190,7 +191,7 @@ def contact_sheet(path: Path, cases: list[Case], columns: list[tuple[str, list[n
 
 # The rows of the results page, in the paper's order, by the NAME given to --model (or shipped).
 ROW_ORDER = ("teacher", "baseline", "baseline-run2", "baseline-run3", "baseline-run4", "baseline-pseudo", "baseline-pseudo-more",
-             "ppid", "ppid-run2", "ppid-run3", "ppid-run4", "ppid-run4-newteacher", "ppid-pseudo", "ppid-pseudo-more", "sd-ald", "ald", "ld", "clsd-ld")
+             "ppid", "ppid-run2", "ppid-run3", "ppid-run4", "ppid-run3-newteacher", "ppid-run4-newteacher", "ppid-pseudo", "ppid-pseudo-more", "sd-ald", "ald", "ld", "clsd-ld")
 ROW_TITLES = {
     "teacher": "ppid IndexNet teacher (Trimap1)",
     "baseline": "ppid IndexNet baseline (trimap-free, L_alpha only)",
@@ -203,6 +204,7 @@ ROW_TITLES = {
     "ppid-run2": "ppid IndexNet PPID student, a second run of its recipe (seed 1)",
     "ppid-run3": "ppid IndexNet PPID student, a third run of its recipe (seed 2)",
     "ppid-run4": "ppid IndexNet PPID student, a fourth run of its recipe (seed 3)",
+    "ppid-run3-newteacher": "ppid IndexNet PPID student, the third run (seed 2) distilled from the shipped teacher",
     "ppid-run4-newteacher": "ppid IndexNet PPID student, the fourth run (seed 3) distilled from the shipped teacher",
     "ppid-pseudo": "ppid IndexNet PPID student + the pseudo-labelled photos",
     "ppid-pseudo-more": "ppid IndexNet PPID student + the pseudo-labelled photos, trained on for 1000 more steps",
@@ -229,6 +231,7 @@ SHIPPED_COMPARISONS = {
     "ppid-run2": ROOT / "weights/indexnet_ppid_student_run2.safetensors",
     "ppid-run3": ROOT / "weights/indexnet_ppid_student_run3.safetensors",
     "ppid-run4": ROOT / "weights/indexnet_ppid_student_run4.safetensors",
+    "ppid-run3-newteacher": ROOT / "weights/indexnet_ppid_student_run3_newteacher.safetensors",
     "ppid-run4-newteacher": ROOT / "weights/indexnet_ppid_student_run4_newteacher.safetensors",
     "ppid-pseudo": ROOT / "weights/indexnet_ppid_student_pseudo.safetensors",
     "ppid-pseudo-more": ROOT / "weights/indexnet_ppid_student_pseudo_more.safetensors",
@@ -333,6 +336,8 @@ RUN_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth")
 PAIRED_STUDENTS = (
     *((student, baseline, f"both a {RUN_ORDINALS[run]} run with seed {seed} and the same batches")
       for run, (student, baseline, seed) in enumerate(SEED_PAIRS) if run > 0),
+    ("ppid-run3-newteacher", "baseline-run3",
+     "both a third run with seed 2 and the same batches, the student distilled from the shipped teacher"),
     ("ppid-run4-newteacher", "baseline-run4",
      "both a fourth run with seed 3 and the same batches, the student distilled from the shipped teacher"),
     ("ppid-pseudo", "baseline-pseudo", "both with the pseudo-labelled photos and the same batches"),
