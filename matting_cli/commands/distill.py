@@ -73,6 +73,7 @@ class DistillConfig(opt.MattingRunConfig):
     clsd_reduction: str = "mean"  # mean | sum over C, H, W (core/distill/clsd.py)
     clsd_distance: str = "mse"  # mse (Eq. 3) | pearson: 1 - correlation per channel (core/distill/clsd.py)
     clsd_same_feature: str = "merged"  # merged F̄_n (Eq. 3) | native F_n, the stage's own output (core/distill/clsd.py)
+    clsd_region: str = "image"  # image: every position (Eq. 3) | band: the transition region only (core/distill/clsd.py)
     # decoder: the student's decoder reads the merged F̄_n (SPEC §3) | side: the cross-layer branch feeds
     # CLSD only and the decoder reads F_n, as the baseline's does (core/models/cross_layer.py).
     student_merge: str = "decoder"
@@ -110,6 +111,7 @@ class DistillConfig(opt.MattingRunConfig):
         return DistillSettings(
             weights, self.semantic, self.local, float(self.temperature), self.clsd_layers, self.ald_layers,
             self.kernels, self.clsd_reduction, weights_end, self.clsd_distance, self.clsd_same_feature,
+            self.clsd_region,
         )
 
 
@@ -233,6 +235,7 @@ def run_distillation(config: DistillConfig, out: Path, resume: bool, quiet: bool
         "teacher": config.teacher,
         "distillation": {"semantic": settings.semantic, "local": settings.local, "temperature": settings.temperature,
                          "clsd_distance": settings.clsd_distance, "clsd_same_feature": settings.clsd_same_feature,
+                         "clsd_region": settings.clsd_region,
                          "student_merge": config.student_merge,
                          **dataclasses.asdict(settings.weights),
                          **({f"{k}_end": v for k, v in dataclasses.asdict(settings.weights_end).items()} if settings.weights_end else {})},

@@ -51,32 +51,85 @@ PEARSON_EPS = 1e-5
 CLSD_SAME_FEATURES = ("merged", "native")
 
 
-def feature_distance(teacher: torch.Tensor, student: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+# Where CLSD compares a teacher and a student feature. "image" is Eq. 3: every position. "band": only the
+# positions in the training trimap's transition region at the feature's stride (ALD's R^t, Eq. 5).
+# Why "band" exists: away from the subject the teacher's features encode what its trimap input says
+# ("this is background"), a cue the trimap-free student cannot see; copying them there taught every
+# CPU student a foreground prior - all 7 student-baseline pairs erred more than their baseline in the
+# sure background, on real photos and composites alike, and less in the sure foreground
+# (docs/RESULTS.md, docs/TRAINING_RUNS.md). In the band, the teacher's features carry the semantics
+# of the edge the student must also resolve.
+CLSD_REGIONS = ("image", "band")
+
+
+def _per_image_mean(per_image: torch.Tensor, present: torch.Tensor | None) -> torch.Tensor:
+    """The batch mean of `per_image` over the images whose region is not empty (`present`; None: all).
+    With none present, a zero that keeps the graph (DDP wants every used parameter to get a gradient)."""
+    if present is None:
+        return per_image.mean()
+    if not bool(present.any()):
+        return (per_image * 0).sum()
+    return per_image[present].mean()
+
+
+def _flat_mask(mask: torch.Tensor | None, feature: torch.Tensor, dtype: torch.dtype) -> torch.Tensor | None:
+    """`mask` (N x 1 x H x W, 1 = compare) for an N x C x H x W `feature`, as N x 1 x H·W in `dtype`."""
+    if mask is None:
+        return None
+    if mask.shape[0] != feature.shape[0] or mask.shape[1] != 1 or mask.shape[2:] != feature.shape[2:]:
+        raise ValueError(f"region mask {tuple(mask.shape)} does not fit feature {tuple(feature.shape)}")
+    return mask.to(dtype).flatten(2)
+
+
+def feature_distance(
+    teacher: torch.Tensor, student: torch.Tensor, reduction: str = "mean", mask: torch.Tensor | None = None
+) -> torch.Tensor:
     """‖teacher − student‖² per image, averaged over the batch (float32 even under AMP).
 
     reduction "sum": summed over C, H, W (Eq. 3 literally); "mean": averaged over them (see
-    CLSD_REDUCTIONS for why that is the default).
+    CLSD_REDUCTIONS for why that is the default). `mask` (N x 1 x H x W in {0, 1}, CLSD_REGIONS):
+    only its positions count, "mean" averages over them, and images with an empty mask are left out.
     """
     if teacher.shape != student.shape:
         raise ValueError(f"teacher feature {tuple(teacher.shape)} and student feature {tuple(student.shape)} differ")
     precision = torch.float64 if teacher.dtype == torch.float64 else torch.float32
-    squared = (teacher.to(precision) - student.to(precision)).square().flatten(1)
-    per_image = squared.sum(dim=1) if reduction == "sum" else squared.mean(dim=1)
-    return per_image.mean()
+    squared = (teacher.to(precision) - student.to(precision)).square().flatten(2)
+    weights = _flat_mask(mask, teacher, squared.dtype)
+    if weights is None:
+        flat = squared.flatten(1)
+        return (flat.sum(dim=1) if reduction == "sum" else flat.mean(dim=1)).mean()
+    count = weights.sum(dim=(1, 2))
+    total = (squared * weights).sum(dim=(1, 2))
+    per_image = total if reduction == "sum" else total / (count * squared.shape[1]).clamp_min(1)
+    return _per_image_mean(per_image, count > 0)
 
 
-def pearson_distance(teacher: torch.Tensor, student: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
-    """1 - corr over H, W per channel and image; averaged (or summed) over channels, then over the batch."""
+def pearson_distance(
+    teacher: torch.Tensor, student: torch.Tensor, reduction: str = "mean", mask: torch.Tensor | None = None
+) -> torch.Tensor:
+    """1 - corr over H, W per channel and image; averaged (or summed) over channels, then over the batch.
+
+    `mask` (N x 1 x H x W in {0, 1}, CLSD_REGIONS): the correlation is taken over its positions only
+    (their own means and variances), and images with an empty mask are left out of the batch mean.
+    """
     if teacher.shape != student.shape:
         raise ValueError(f"teacher feature {tuple(teacher.shape)} and student feature {tuple(student.shape)} differ")
     t = teacher.float().flatten(2)
     s = student.float().flatten(2)
-    t = t - t.mean(dim=2, keepdim=True)
-    s = s - s.mean(dim=2, keepdim=True)
-    floor = t.shape[2] * PEARSON_EPS
+    weights = _flat_mask(mask, teacher, t.dtype)
+    if weights is None:
+        t = t - t.mean(dim=2, keepdim=True)
+        s = s - s.mean(dim=2, keepdim=True)
+        floor, present = t.shape[2] * PEARSON_EPS, None
+    else:
+        count = weights.sum(dim=2)  # N x 1: positions compared per image
+        # Centred on the region's own means, zero outside it; the eps floor scales with the region.
+        t = (t - (t * weights).sum(dim=2, keepdim=True) / count.clamp_min(1)[..., None]) * weights
+        s = (s - (s * weights).sum(dim=2, keepdim=True) / count.clamp_min(1)[..., None]) * weights
+        floor, present = count.clamp_min(1) * PEARSON_EPS, count[:, 0] > 0  # clamp: no 0/0 without a band
     corr = (t * s).sum(dim=2) / torch.sqrt((t.square().sum(dim=2) + floor) * (s.square().sum(dim=2) + floor))
     per_image = (1 - corr).sum(dim=1) if reduction == "sum" else (1 - corr).mean(dim=1)
-    return per_image.mean()
+    return _per_image_mean(per_image, present)
 
 
 def clsd_terms(
@@ -88,6 +141,7 @@ def clsd_terms(
     cross_layer: bool = True,
     reduction: str = "mean",
     distance: str = "mse",
+    masks: Mapping[str, torch.Tensor] | None = None,
 ) -> dict[str, torch.Tensor]:
     """The two unweighted sums of Eq. 3 over the layers in `teacher` (tap name -> F_n^T).
 
@@ -96,14 +150,16 @@ def clsd_terms(
     for the first encoder stage, which has no layer below it). `teacher_gc(name, F)` and
     `student_gc(name, F)` apply that layer's GC block. Returns {"same": ..., "cross": ...}; "cross"
     is left out when `cross_layer` is False (the SD ablation). `distance`: CLSD_DISTANCES.
+    `masks` (tap name -> N x 1 x H x W region at that layer, CLSD_REGIONS): None compares every position.
     """
     measure = pearson_distance if distance == "pearson" else feature_distance
     same, cross = [], []
     for name, teacher_feature in teacher.items():
         target = teacher_gc(name, teacher_feature)
-        same.append(measure(target, student_gc(name, student[name]), reduction))
+        mask = masks[name] if masks is not None else None
+        same.append(measure(target, student_gc(name, student[name]), reduction, mask))
         if cross_layer and name in student_cross:
-            cross.append(measure(target, student_gc(name, student_cross[name]), reduction))
+            cross.append(measure(target, student_gc(name, student_cross[name]), reduction, mask))
     terms = {"same": torch.stack(same).sum()}
     if cross_layer:
         terms["cross"] = torch.stack(cross).sum() if cross else terms["same"].new_zeros(())

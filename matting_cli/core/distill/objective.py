@@ -100,6 +100,8 @@ class DistillationModel(nn.Module):
             if settings.clsd_same_feature != reads:
                 sign = -1.0 if reads == "merged" else 1.0
                 student_same = {name: feature + sign * cross[name] if name in cross else feature for name, feature in student_same.items()}
+            # clsd.CLSD_REGIONS: "band" compares only where ALD does, R^t at each layer's stride.
+            masks = {name: transition_mask(trimap, self.taps[name].stride) for name in layers} if settings.clsd_region == "band" else None
             semantic = clsd_terms(
                 tap_features(teacher_outputs, self.taps, layers),
                 student_same,
@@ -109,6 +111,7 @@ class DistillationModel(nn.Module):
                 cross_layer=settings.semantic == "clsd",
                 reduction=settings.clsd_reduction,
                 distance=settings.clsd_distance,
+                masks=masks,
             )
             terms["clsd_same"] = weights.gamma * weights.lambda1 * semantic["same"]
             if "cross" in semantic:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, fields
 
-from matting_cli.core.distill.clsd import CLSD_DISTANCES, CLSD_REDUCTIONS, CLSD_SAME_FEATURES
+from matting_cli.core.distill.clsd import CLSD_DISTANCES, CLSD_REDUCTIONS, CLSD_REGIONS, CLSD_SAME_FEATURES
 from matting_cli.errors import PpidError
 
 SEMANTIC_MODES = ("clsd", "sd", "none")
@@ -81,6 +81,7 @@ class DistillSettings:
     weights_end: LossWeights | None = None  # None: `weights` all run long; else scheduled_weights
     clsd_distance: str = "mse"  # mse (Eq. 3) | pearson (clsd.CLSD_DISTANCES)
     clsd_same_feature: str = "merged"  # merged F̄_n (Eq. 3) | native F_n (clsd.CLSD_SAME_FEATURES)
+    clsd_region: str = "image"  # image: every position (Eq. 3) | band: the transition region (clsd.CLSD_REGIONS)
 
     @property
     def uses_teacher(self) -> bool:
@@ -101,6 +102,8 @@ class DistillSettings:
             raise PpidError(f"clsd_distance: choose {' or '.join(CLSD_DISTANCES)} (got {self.clsd_distance!r})")
         if self.clsd_same_feature not in CLSD_SAME_FEATURES:
             raise PpidError(f"clsd_same_feature: choose {' or '.join(CLSD_SAME_FEATURES)} (got {self.clsd_same_feature!r})")
+        if self.clsd_region not in CLSD_REGIONS:
+            raise PpidError(f"clsd_region: choose {' or '.join(CLSD_REGIONS)} (got {self.clsd_region!r})")
         if self.clsd_reduction not in CLSD_REDUCTIONS:
             raise PpidError(f"clsd_reduction: choose {' or '.join(CLSD_REDUCTIONS)} (got {self.clsd_reduction!r})")
         if not self.temperature > 0:
