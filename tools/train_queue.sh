@@ -135,3 +135,7 @@ queue indexnet-ppid-light-seed3-newteacher distill --config configs/cpu_indexnet
 # ... and with seed 2 (the same batches as indexnet-baseline-seed2 and indexnet-ppid-light-seed2): a second
 # pair for the teacher question, where the first teacher's student led its baseline most (31.2% real).
 queue indexnet-ppid-light-seed2-newteacher distill --config configs/cpu_indexnet_ppid_side.toml --teacher runs/indexnet-teacher-pseudo "${LIGHT[@]}" --seed 2
+# CLSD compared only in the transition band (sixteenth session): the seed-3 new-teacher student with
+# clsd_region = "band". Every student erred more than its baseline in the sure background and less in the
+# sure foreground (docs/RESULTS.md); does the foreground prior come from CLSD comparing every position?
+queue indexnet-ppid-light-seed3-newteacher-band distill --config configs/cpu_indexnet_ppid_side.toml --teacher runs/indexnet-teacher-pseudo "${LIGHT[@]}" --set clsd_region=band --seed 3
