@@ -331,15 +331,18 @@ ABLATIONS = (
 SEED_PAIRS = (("ppid", "baseline", 0), ("ppid-run2", "baseline-run2", 1), ("ppid-run3", "baseline-run3", 2),
               ("ppid-run4", "baseline-run4", 3))
 RUN_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth")
+# Students of the shipped recipe with one thing changed, each on the batches of a seed pair in SEED_PAIRS:
+# (student row, that pair's seed, what changed). Each is paired with that seed's baseline.
+RECIPE_VARIANTS = (("ppid-run3-newteacher", 2, "distilled from the shipped teacher"),
+                   ("ppid-run4-newteacher", 3, "distilled from the shipped teacher"))
 # Student and baseline runs that drew the same batches, beyond the shipped pair: (student row, baseline row,
-# what the two share). The repeat seeds come from SEED_PAIRS.
+# what the two share). The repeat seeds come from SEED_PAIRS, the variants from RECIPE_VARIANTS.
 PAIRED_STUDENTS = (
     *((student, baseline, f"both a {RUN_ORDINALS[run]} run with seed {seed} and the same batches")
       for run, (student, baseline, seed) in enumerate(SEED_PAIRS) if run > 0),
-    ("ppid-run3-newteacher", "baseline-run3",
-     "both a third run with seed 2 and the same batches, the student distilled from the shipped teacher"),
-    ("ppid-run4-newteacher", "baseline-run4",
-     "both a fourth run with seed 3 and the same batches, the student distilled from the shipped teacher"),
+    *((student, baseline, f"both a {RUN_ORDINALS[run]} run with seed {seed} and the same batches, the student {change}")
+      for student, variant_seed, change in RECIPE_VARIANTS
+      for run, (_, baseline, seed) in enumerate(SEED_PAIRS) if seed == variant_seed),
     ("ppid-pseudo", "baseline-pseudo", "both with the pseudo-labelled photos and the same batches"),
     ("ppid-pseudo-more", "baseline-pseudo-more",
      "both with the pseudo-labelled photos, each trained on from that pair's weights for 1000 more steps on the same batches"),
