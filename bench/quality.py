@@ -11,7 +11,9 @@ Methods:
                 runs of both indexnet_baseline_run3 and indexnet_ppid_student_run3, the fourth runs
                 indexnet_baseline_run4 and indexnet_ppid_student_run4, the fourth run's student
                 distilled from the shipped teacher indexnet_ppid_student_run4_newteacher (and the third
-                run's, indexnet_ppid_student_run3_newteacher), and the
+                run's, indexnet_ppid_student_run3_newteacher), the students distilled from it with CLSD
+                in the transition band indexnet_ppid_student_newteacher_band (seed 0) and
+                indexnet_ppid_student_run4_newteacher_band (seed 3), and the
                 ablation students indexnet_{sd_ald,ald,ld,clsd_ld}_student), each replaceable by
                 `--model NAME=PATH` (a run folder's model.safetensors, say); teachers get Trimap1
   closed-form   pymatting's estimate_alpha_cf with Trimap1 (trimap-based peer)
@@ -191,7 +193,8 @@ def contact_sheet(path: Path, cases: list[Case], columns: list[tuple[str, list[n
 
 # The rows of the results page, in the paper's order, by the NAME given to --model (or shipped).
 ROW_ORDER = ("teacher", "baseline", "baseline-run2", "baseline-run3", "baseline-run4", "baseline-pseudo", "baseline-pseudo-more",
-             "ppid", "ppid-run2", "ppid-run3", "ppid-run4", "ppid-run3-newteacher", "ppid-run4-newteacher", "ppid-pseudo", "ppid-pseudo-more", "sd-ald", "ald", "ld", "clsd-ld")
+             "ppid", "ppid-run2", "ppid-run3", "ppid-run4", "ppid-run3-newteacher", "ppid-run4-newteacher",
+             "ppid-newteacher-band", "ppid-run4-newteacher-band", "ppid-pseudo", "ppid-pseudo-more", "sd-ald", "ald", "ld", "clsd-ld")
 ROW_TITLES = {
     "teacher": "ppid IndexNet teacher (Trimap1)",
     "baseline": "ppid IndexNet baseline (trimap-free, L_alpha only)",
@@ -206,6 +209,8 @@ ROW_TITLES = {
     "ppid-run4": "ppid IndexNet PPID student, a fourth run of its recipe (seed 3)",
     "ppid-run3-newteacher": "ppid IndexNet PPID student, the third run (seed 2) distilled from the shipped teacher",
     "ppid-run4-newteacher": "ppid IndexNet PPID student, the fourth run (seed 3) distilled from the shipped teacher",
+    "ppid-newteacher-band": "ppid IndexNet PPID student (seed 0) distilled from the shipped teacher, CLSD in the transition band",
+    "ppid-run4-newteacher-band": "ppid IndexNet PPID student, the fourth run (seed 3) distilled from the shipped teacher, CLSD in the transition band",
     "ppid-pseudo": "ppid IndexNet PPID student + the pseudo-labelled photos",
     "ppid-pseudo-more": "ppid IndexNet PPID student + the pseudo-labelled photos, trained on for 1000 more steps",
     "sd-ald": "ablation: SD + ALD",
@@ -233,6 +238,8 @@ SHIPPED_COMPARISONS = {
     "ppid-run4": ROOT / "weights/indexnet_ppid_student_run4.safetensors",
     "ppid-run3-newteacher": ROOT / "weights/indexnet_ppid_student_run3_newteacher.safetensors",
     "ppid-run4-newteacher": ROOT / "weights/indexnet_ppid_student_run4_newteacher.safetensors",
+    "ppid-newteacher-band": ROOT / "weights/indexnet_ppid_student_newteacher_band.safetensors",
+    "ppid-run4-newteacher-band": ROOT / "weights/indexnet_ppid_student_run4_newteacher_band.safetensors",
     "ppid-pseudo": ROOT / "weights/indexnet_ppid_student_pseudo.safetensors",
     "ppid-pseudo-more": ROOT / "weights/indexnet_ppid_student_pseudo_more.safetensors",
     "sd-ald": ROOT / "weights/indexnet_sd_ald_student.safetensors",
@@ -274,7 +281,8 @@ def card_line(name: str, path: Path) -> str:
         # a reader knows which student a row is; a card without the key predates the option.
         departures = {"clsd_distance": ("mse", "CLSD distance {}"),
                       "clsd_same_feature": ("merged", "same-layer term on the {} feature"),
-                      "student_merge": ("decoder", "cross-layer branch merge {}")}
+                      "student_merge": ("decoder", "cross-layer branch merge {}"),
+                      "clsd_region": ("image", "CLSD region {}")}
         made += [text.format(d[key]) for key, (paper, text) in departures.items() if semantic and d.get(key, paper) != paper]
     return f"- {ROW_TITLES.get(name, name)}: `{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}`" + (
         f" ({'; '.join(m for m in made if m)})" if any(made) else "")
@@ -334,7 +342,9 @@ RUN_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth")
 # Students of the shipped recipe with one thing changed, each on the batches of a seed pair in SEED_PAIRS:
 # (student row, that pair's seed, what changed). Each is paired with that seed's baseline.
 RECIPE_VARIANTS = (("ppid-run3-newteacher", 2, "distilled from the shipped teacher"),
-                   ("ppid-run4-newteacher", 3, "distilled from the shipped teacher"))
+                   ("ppid-run4-newteacher", 3, "distilled from the shipped teacher"),
+                   ("ppid-newteacher-band", 0, "distilled from the shipped teacher with CLSD in the transition band"),
+                   ("ppid-run4-newteacher-band", 3, "distilled from the shipped teacher with CLSD in the transition band"))
 # Student and baseline runs that drew the same batches, beyond the shipped pair: (student row, baseline row,
 # what the two share). The repeat seeds come from SEED_PAIRS, the variants from RECIPE_VARIANTS.
 PAIRED_STUDENTS = (
