@@ -1,4 +1,4 @@
-"""CLSD's region option: "band" compares teacher and student only in the transition region."""
+"""CLSD's region option: "band" compares teacher and student only in the transition region, "known" outside it."""
 
 from __future__ import annotations
 
@@ -112,6 +112,9 @@ def test_the_objective_hands_clsd_each_layers_transition_region(monkeypatch):
     stride2 = masks["encoder.s2"][0, 0]
     assert stride2.shape == (SIZE // 2, SIZE // 2)
     assert stride2[12:20].eq(1).all() and stride2[:12].eq(0).all() and stride2[20:].eq(0).all()  # rows 24-39 at stride 2
+    known, seen = _objective_terms("known", trimap, monkeypatch)
+    assert all(torch.equal(seen[-1][name], 1 - masks[name]) for name in masks)  # the band's complement
+    assert known["clsd_same"].item() > 0
     _, seen = _objective_terms("image", trimap, monkeypatch)
     assert seen[-1] is None  # Eq. 3: every position
 

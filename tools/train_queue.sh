@@ -139,5 +139,6 @@ queue indexnet-ppid-light-seed2-newteacher distill --config configs/cpu_indexnet
 # clsd_region = "band". Every student erred more than its baseline in the sure background and less in the
 # sure foreground (docs/RESULTS.md); does the foreground prior come from CLSD comparing every position?
 queue indexnet-ppid-light-seed3-newteacher-band distill --config configs/cpu_indexnet_ppid_side.toml --teacher runs/indexnet-teacher-pseudo "${LIGHT[@]}" --set clsd_region=band --seed 3
-# ... and with seed 0, the shipped pair's batches (the same as indexnet-baseline and indexnet-ppid-side-light).
-queue indexnet-ppid-light-newteacher-band distill --config configs/cpu_indexnet_ppid_side.toml --teacher runs/indexnet-teacher-pseudo "${LIGHT[@]}" --set clsd_region=band
+# ... and CLSD compared only outside the band (the trimap's sure regions), same seed: the band run made the
+# foreground prior stronger (docs/TRAINING_RUNS.md, sixteenth session), so does it come from the band?
+queue indexnet-ppid-light-seed3-newteacher-known distill --config configs/cpu_indexnet_ppid_side.toml --teacher runs/indexnet-teacher-pseudo "${LIGHT[@]}" --set clsd_region=known --seed 3

@@ -73,7 +73,7 @@ class DistillConfig(opt.MattingRunConfig):
     clsd_reduction: str = "mean"  # mean | sum over C, H, W (core/distill/clsd.py)
     clsd_distance: str = "mse"  # mse (Eq. 3) | pearson: 1 - correlation per channel (core/distill/clsd.py)
     clsd_same_feature: str = "merged"  # merged F̄_n (Eq. 3) | native F_n, the stage's own output (core/distill/clsd.py)
-    clsd_region: str = "image"  # image: every position (Eq. 3) | band: the transition region only (core/distill/clsd.py)
+    clsd_region: str = "image"  # image: every position (Eq. 3) | band: the transition region only | known: outside it (core/distill/clsd.py)
     # decoder: the student's decoder reads the merged F̄_n (SPEC §3) | side: the cross-layer branch feeds
     # CLSD only and the decoder reads F_n, as the baseline's does (core/models/cross_layer.py).
     student_merge: str = "decoder"

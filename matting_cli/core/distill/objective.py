@@ -38,6 +38,15 @@ def tap_features(outputs: Mapping[str, Any], taps: Mapping[str, Any], names: tup
     return {name: outputs[taps[name].kind][taps[name].index] for name in names}
 
 
+def clsd_masks(region: str, trimap: torch.Tensor, strides: Mapping[str, int]) -> dict[str, torch.Tensor] | None:
+    """{layer: the positions CLSD compares} for clsd.CLSD_REGIONS: "band" is R^t at each layer's stride,
+    where ALD compares; "known" the rest; "image" (None) every position, as Eq. 3."""
+    if region == "image":
+        return None
+    band = {name: transition_mask(trimap, stride) for name, stride in strides.items()}
+    return band if region == "band" else {name: 1 - mask for name, mask in band.items()}
+
+
 class DistillationModel(nn.Module):
     def __init__(self, student: nn.Module, settings: DistillSettings):
         super().__init__()
@@ -100,8 +109,7 @@ class DistillationModel(nn.Module):
             if settings.clsd_same_feature != reads:
                 sign = -1.0 if reads == "merged" else 1.0
                 student_same = {name: feature + sign * cross[name] if name in cross else feature for name, feature in student_same.items()}
-            # clsd.CLSD_REGIONS: "band" compares only where ALD does, R^t at each layer's stride.
-            masks = {name: transition_mask(trimap, self.taps[name].stride) for name in layers} if settings.clsd_region == "band" else None
+            masks = clsd_masks(settings.clsd_region, trimap, {name: self.taps[name].stride for name in layers})
             semantic = clsd_terms(
                 tap_features(teacher_outputs, self.taps, layers),
                 student_same,

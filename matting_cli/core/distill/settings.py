@@ -81,7 +81,7 @@ class DistillSettings:
     weights_end: LossWeights | None = None  # None: `weights` all run long; else scheduled_weights
     clsd_distance: str = "mse"  # mse (Eq. 3) | pearson (clsd.CLSD_DISTANCES)
     clsd_same_feature: str = "merged"  # merged F̄_n (Eq. 3) | native F_n (clsd.CLSD_SAME_FEATURES)
-    clsd_region: str = "image"  # image: every position (Eq. 3) | band: the transition region (clsd.CLSD_REGIONS)
+    clsd_region: str = "image"  # image: every position (Eq. 3) | band: the transition region | known: the rest (clsd.CLSD_REGIONS)
 
     @property
     def uses_teacher(self) -> bool:
@@ -103,7 +103,7 @@ class DistillSettings:
         if self.clsd_same_feature not in CLSD_SAME_FEATURES:
             raise PpidError(f"clsd_same_feature: choose {' or '.join(CLSD_SAME_FEATURES)} (got {self.clsd_same_feature!r})")
         if self.clsd_region not in CLSD_REGIONS:
-            raise PpidError(f"clsd_region: choose {' or '.join(CLSD_REGIONS)} (got {self.clsd_region!r})")
+            raise PpidError(f"clsd_region: choose {', '.join(CLSD_REGIONS)} (got {self.clsd_region!r})")
         if self.clsd_reduction not in CLSD_REDUCTIONS:
             raise PpidError(f"clsd_reduction: choose {' or '.join(CLSD_REDUCTIONS)} (got {self.clsd_reduction!r})")
         if not self.temperature > 0:
