@@ -11,9 +11,9 @@ Methods:
                 runs of both indexnet_baseline_run3 and indexnet_ppid_student_run3, the fourth runs
                 indexnet_baseline_run4 and indexnet_ppid_student_run4, the fourth run's student
                 distilled from the shipped teacher indexnet_ppid_student_run4_newteacher (and the third
-                run's, indexnet_ppid_student_run3_newteacher), the students distilled from it with CLSD
-                in the transition band indexnet_ppid_student_newteacher_band (seed 0) and
-                indexnet_ppid_student_run4_newteacher_band (seed 3), and the
+                run's, indexnet_ppid_student_run3_newteacher), the fourth run's students distilled from it
+                with CLSD in the transition band only, indexnet_ppid_student_run4_newteacher_band, and
+                outside it only, indexnet_ppid_student_run4_newteacher_known, and the
                 ablation students indexnet_{sd_ald,ald,ld,clsd_ld}_student), each replaceable by
                 `--model NAME=PATH` (a run folder's model.safetensors, say); teachers get Trimap1
   closed-form   pymatting's estimate_alpha_cf with Trimap1 (trimap-based peer)
@@ -194,7 +194,7 @@ def contact_sheet(path: Path, cases: list[Case], columns: list[tuple[str, list[n
 # The rows of the results page, in the paper's order, by the NAME given to --model (or shipped).
 ROW_ORDER = ("teacher", "baseline", "baseline-run2", "baseline-run3", "baseline-run4", "baseline-pseudo", "baseline-pseudo-more",
              "ppid", "ppid-run2", "ppid-run3", "ppid-run4", "ppid-run3-newteacher", "ppid-run4-newteacher",
-             "ppid-newteacher-band", "ppid-run4-newteacher-band", "ppid-pseudo", "ppid-pseudo-more", "sd-ald", "ald", "ld", "clsd-ld")
+             "ppid-run4-newteacher-band", "ppid-run4-newteacher-known", "ppid-pseudo", "ppid-pseudo-more", "sd-ald", "ald", "ld", "clsd-ld")
 ROW_TITLES = {
     "teacher": "ppid IndexNet teacher (Trimap1)",
     "baseline": "ppid IndexNet baseline (trimap-free, L_alpha only)",
@@ -209,8 +209,8 @@ ROW_TITLES = {
     "ppid-run4": "ppid IndexNet PPID student, a fourth run of its recipe (seed 3)",
     "ppid-run3-newteacher": "ppid IndexNet PPID student, the third run (seed 2) distilled from the shipped teacher",
     "ppid-run4-newteacher": "ppid IndexNet PPID student, the fourth run (seed 3) distilled from the shipped teacher",
-    "ppid-newteacher-band": "ppid IndexNet PPID student (seed 0) distilled from the shipped teacher, CLSD in the transition band",
     "ppid-run4-newteacher-band": "ppid IndexNet PPID student, the fourth run (seed 3) distilled from the shipped teacher, CLSD in the transition band",
+    "ppid-run4-newteacher-known": "ppid IndexNet PPID student, the fourth run (seed 3) distilled from the shipped teacher, CLSD outside the transition band",
     "ppid-pseudo": "ppid IndexNet PPID student + the pseudo-labelled photos",
     "ppid-pseudo-more": "ppid IndexNet PPID student + the pseudo-labelled photos, trained on for 1000 more steps",
     "sd-ald": "ablation: SD + ALD",
@@ -238,8 +238,8 @@ SHIPPED_COMPARISONS = {
     "ppid-run4": ROOT / "weights/indexnet_ppid_student_run4.safetensors",
     "ppid-run3-newteacher": ROOT / "weights/indexnet_ppid_student_run3_newteacher.safetensors",
     "ppid-run4-newteacher": ROOT / "weights/indexnet_ppid_student_run4_newteacher.safetensors",
-    "ppid-newteacher-band": ROOT / "weights/indexnet_ppid_student_newteacher_band.safetensors",
     "ppid-run4-newteacher-band": ROOT / "weights/indexnet_ppid_student_run4_newteacher_band.safetensors",
+    "ppid-run4-newteacher-known": ROOT / "weights/indexnet_ppid_student_run4_newteacher_known.safetensors",
     "ppid-pseudo": ROOT / "weights/indexnet_ppid_student_pseudo.safetensors",
     "ppid-pseudo-more": ROOT / "weights/indexnet_ppid_student_pseudo_more.safetensors",
     "sd-ald": ROOT / "weights/indexnet_sd_ald_student.safetensors",
@@ -343,8 +343,8 @@ RUN_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth")
 # (student row, that pair's seed, what changed). Each is paired with that seed's baseline.
 RECIPE_VARIANTS = (("ppid-run3-newteacher", 2, "distilled from the shipped teacher"),
                    ("ppid-run4-newteacher", 3, "distilled from the shipped teacher"),
-                   ("ppid-newteacher-band", 0, "distilled from the shipped teacher with CLSD in the transition band"),
-                   ("ppid-run4-newteacher-band", 3, "distilled from the shipped teacher with CLSD in the transition band"))
+                   ("ppid-run4-newteacher-band", 3, "distilled from the shipped teacher with CLSD in the transition band"),
+                   ("ppid-run4-newteacher-known", 3, "distilled from the shipped teacher with CLSD outside the transition band"))
 # Student and baseline runs that drew the same batches, beyond the shipped pair: (student row, baseline row,
 # what the two share). The repeat seeds come from SEED_PAIRS, the variants from RECIPE_VARIANTS.
 PAIRED_STUDENTS = (
