@@ -58,7 +58,7 @@ CLSD_SAME_FEATURES = ("merged", "native")
 # background, on real photos and composites alike, and less in the sure foreground (all 7 pairs;
 # docs/RESULTS.md, docs/TRAINING_RUNS.md): distillation teaches a foreground prior. The two regions
 # split CLSD's comparison to find where it comes from. Measured (seed 3, docs/TRAINING_RUNS.md,
-# sixteenth session): "band" made the prior stronger, not weaker.
+# sixteenth session): neither removes it; "band" made it stronger.
 CLSD_REGIONS = ("image", "band", "known")
 
 
