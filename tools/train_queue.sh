@@ -142,3 +142,6 @@ queue indexnet-ppid-light-seed3-newteacher-band distill --config configs/cpu_ind
 # ... and CLSD compared only outside the band (the trimap's sure regions), same seed: the band run made the
 # foreground prior stronger (docs/TRAINING_RUNS.md, sixteenth session), so does it come from the band?
 queue indexnet-ppid-light-seed3-newteacher-known distill --config configs/cpu_indexnet_ppid_side.toml --teacher runs/indexnet-teacher-pseudo "${LIGHT[@]}" --set clsd_region=known --seed 3
+# ... and CLSD outside the band with no ALD (next, not yet run): neither region removed the background shift,
+# and both kept ALD, which compares in the band. Does the shift go with the band-side terms?
+queue indexnet-ppid-light-seed3-newteacher-known-noald distill --config configs/cpu_indexnet_ppid_side.toml --teacher runs/indexnet-teacher-pseudo "${LIGHT[@]}" --set clsd_region=known --local none --seed 3
