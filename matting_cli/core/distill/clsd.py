@@ -64,12 +64,12 @@ CLSD_REGIONS = ("image", "band", "known")
 
 def _per_image_mean(per_image: torch.Tensor, present: torch.Tensor | None) -> torch.Tensor:
     """The batch mean of `per_image` over the images whose region is not empty (`present`; None: all).
-    With none present, a zero that keeps the graph (DDP wants every used parameter to get a gradient)."""
+    A weighted sum, not indexing: no host sync on the GPU, and with none present it is a zero that keeps
+    the graph (DDP wants every used parameter to get a gradient)."""
     if present is None:
         return per_image.mean()
-    if not bool(present.any()):
-        return (per_image * 0).sum()
-    return per_image[present].mean()
+    weights = present.to(per_image.dtype)
+    return (per_image * weights).sum() / weights.sum().clamp_min(1)
 
 
 def _flat_mask(mask: torch.Tensor | None, feature: torch.Tensor, dtype: torch.dtype) -> torch.Tensor | None:
