@@ -15,14 +15,13 @@ from rich.table import Table
 
 from matting_cli.console import progress_enabled, stderr, stdout
 from matting_cli.data.image_io import IMAGE_EXTENSIONS, read_image, to_rgb_float
-from matting_cli.devices import PRECISIONS, describe_device, resolve_device, resolve_precision
 from matting_cli.errors import PpidError, UsageError
 from matting_cli.evaluation.pairing import index_images
-from matting_cli.infer.batch import Manifest, MatteSettings, Models, read_stdin_bytes, run_batch
 from matting_cli.infer.inputs import OUTPUT_KINDS, STDIN, Job, plan_jobs
-from matting_cli.infer.outputs import Background
-from matting_cli.model_files import load_model_file
 from matting_cli.paths import DEFAULT_MAX_SIDE, DEFAULT_STUDENT, DEFAULT_TEACHER
+
+# torch (and everything that imports it: devices, infer.batch, infer.matter, infer.outputs) is imported
+# inside the command, so that building the CLI for `ppid --help` or another command stays fast.
 
 
 class ImageFormat(str, Enum):
@@ -50,6 +49,8 @@ class Precision(str, Enum):
 
 
 def _precision_name(dtype) -> str:
+    from matting_cli.devices import PRECISIONS
+
     return next(name for name, value in PRECISIONS.items() if value == dtype)
 
 
@@ -134,6 +135,10 @@ def matte_command(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or start line."),
 ) -> None:
     """Cut out every image: alpha mattes (and RGBA cutouts, foregrounds, composites) into OUT_DIR."""
+    from matting_cli.devices import resolve_device, resolve_precision
+    from matting_cli.infer.batch import Manifest, MatteSettings, read_stdin_bytes
+    from matting_cli.infer.outputs import Background
+
     if len(paths) < 2:
         raise UsageError("INPUT... OUT_DIR: give at least one INPUT and the OUT_DIR")
     inputs, out_dir = paths[:-1], Path(paths[-1])
@@ -149,7 +154,7 @@ def matte_command(
     _check_format(kinds, fmt.value, bit_depth)
     try:
         torch_device = resolve_device(device, int(os.environ.get("LOCAL_RANK", "0")))
-        dtype = resolve_precision(precision.value, torch_device)
+        resolve_precision(precision.value, torch_device)
     except PpidError as exc:
         raise UsageError(str(exc)) from None
 
@@ -159,36 +164,12 @@ def matte_command(
 
     plan = plan_jobs(inputs, out_dir, kinds, _EXTENSIONS[fmt.value], flat)
     jobs, rank, world = _distributed_share(plan.jobs)
-    trimaps: dict[str, Path] = {}
-    if trimap_dir is not None:
-        index = _trimap_index(trimap_dir)
-        for job in jobs:
-            found = index.get(job.relative.as_posix()) or index.get(job.relative.name)
-            if found is not None:
-                trimaps[job.source] = found
-
-    weights_path = weights or DEFAULT_STUDENT
-    if weights is None and not DEFAULT_STUDENT.is_file():
-        raise PpidError(f"{DEFAULT_STUDENT}: no default student weights are shipped in this checkout; pass --weights PATH")
-    student, info = load_model_file(weights_path, torch_device)
-    if info.role == "teacher":
-        raise PpidError(f"{weights_path}: this is a teacher (it needs a trimap); ppid matte needs a trimap-free model")
-    teacher = None
-    if trimaps:
-        if not DEFAULT_TEACHER.is_file():
-            raise PpidError(f"{DEFAULT_TEACHER}: no teacher weights are shipped, so --trimap-dir cannot be used")
-        teacher, _ = load_model_file(DEFAULT_TEACHER, torch_device)
-    models = Models(student=student, teacher=teacher, device=torch_device, dtype=dtype)
+    trimaps = _assign_trimaps(jobs, trimap_dir) if trimap_dir is not None else {}
+    matter = _load_matter(weights, bool(trimaps), torch_device, precision.value, max_side, upsample.value)
 
     if not quiet and rank == 0:
         share = f" · rank {rank}/{world}" if world > 1 else ""
-        stderr.print(
-            f"device: {describe_device(torch_device)} · precision: {_precision_name(dtype)}"
-            + (" (auto)" if precision == Precision.auto else "") + " · "
-            f"weights: {weights_path} ({info.model} {info.role})"
-            + (f" · teacher for {len(trimaps)} trimap(s): {DEFAULT_TEACHER}" if trimaps else "")
-            + share
-        )
+        stderr.print(_start_line(matter, precision == Precision.auto, len(trimaps)) + share)
     if plan.ignored and not quiet:
         kinds_read = " ".join(ext.lstrip(".") for ext in IMAGE_EXTENSIONS)
         stderr.print(f"[yellow]not a type ppid reads ({kinds_read}), not matted:[/] {len(plan.ignored)} file(s), e.g. {plan.ignored[0]}")
@@ -199,8 +180,6 @@ def matte_command(
         extension=_EXTENSIONS[fmt.value],
         bit_depth=bit_depth,
         fg_method=fg_estimation.value,
-        max_side=max_side,
-        upsample=upsample.value,
         background=background,
         overwrite=overwrite,
         fail_fast=fail_fast,
@@ -216,29 +195,15 @@ def matte_command(
             failures.append((result.job.display, result.error or "failed"))
             stderr.print(f"[red]failed:[/] {result.job.display}: {result.error}")
 
+    def matte_all(on_start, on_done) -> list:
+        from matting_cli.infer.batch import run_batch
+
+        return run_batch(jobs, settings, matter, trimaps, manifest, on_start, on_done, stdin_bytes)
+
     if progress_enabled(quiet):
-        columns = (
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]}"),
-            TimeRemainingColumn(),
-        )
-        with Progress(*columns, console=stderr, transient=True) as progress:
-            task = progress.add_task("matting", total=len(jobs), rate="")
-
-            def on_start(job: Job) -> None:
-                progress.update(task, description=f"matting {job.display}")
-
-            def on_done(result) -> None:
-                record_failure(result)
-                elapsed = time.perf_counter() - started
-                done = progress.tasks[0].completed + 1
-                progress.update(task, advance=1, rate=f"{done / max(elapsed, 1e-9):.2f} img/s")
-
-            results = run_batch(jobs, settings, models, trimaps, manifest, on_start, on_done, stdin_bytes)
+        results = _with_progress(len(jobs), started, record_failure, matte_all)
     else:
-        results = run_batch(jobs, settings, models, trimaps, manifest, None, record_failure, stdin_bytes)
+        results = matte_all(None, record_failure)
 
     seconds = time.perf_counter() - started
     counts = {status: sum(r.status == status for r in results) for status in ("done", "skipped", "failed")}
@@ -248,8 +213,8 @@ def matte_command(
             **counts,
             "not_started": not_reached,
             "seconds": round(seconds, 3),
-            "device": str(torch_device),
-            "weights": str(weights_path),
+            "device": str(matter.device),
+            "weights": str(matter.weights),
             "failures": [{"input": path, "error": error} for path, error in failures],
             "ignored": plan.ignored,
             "manifest": str(manifest.path),
@@ -261,3 +226,65 @@ def matte_command(
         stderr.print(f"[red]--fail-fast:[/] stopped; {not_reached} file(s) not started")
     if counts["failed"]:
         raise typer.Exit(code=1)
+
+
+def _assign_trimaps(jobs: list[Job], trimap_dir: Path) -> dict[str, Path]:
+    """{job source: trimap file} for the jobs that have a trimap of the same name in `trimap_dir`."""
+    index = _trimap_index(trimap_dir)
+    trimaps: dict[str, Path] = {}
+    for job in jobs:
+        found = index.get(job.relative.as_posix()) or index.get(job.relative.name)
+        if found is not None:
+            trimaps[job.source] = found
+    return trimaps
+
+
+def _load_matter(weights: Optional[Path], with_teacher: bool, device, precision: str, max_side: int, upsample: str):
+    """The library's `load_matter`, after the checks whose messages name this command's options."""
+    from matting_cli.infer.matter import load_matter
+    from matting_cli.model_files import read_model_info
+
+    if weights is None and not DEFAULT_STUDENT.is_file():
+        raise PpidError(f"{DEFAULT_STUDENT}: no default student weights are shipped in this checkout; pass --weights PATH")
+    weights_path = weights or DEFAULT_STUDENT
+    if read_model_info(weights_path).role == "teacher":
+        raise PpidError(f"{weights_path}: this is a teacher (it needs a trimap); ppid matte needs a trimap-free model")
+    if with_teacher and not DEFAULT_TEACHER.is_file():
+        raise PpidError(f"{DEFAULT_TEACHER}: no teacher weights are shipped, so --trimap-dir cannot be used")
+    teacher = DEFAULT_TEACHER if with_teacher else None
+    return load_matter(weights_path, teacher=teacher, device=device, precision=precision, max_side=max_side, upsample=upsample)
+
+
+def _start_line(matter, auto_precision: bool, trimap_count: int) -> str:
+    from matting_cli.devices import describe_device
+
+    return (
+        f"device: {describe_device(matter.device)} · precision: {_precision_name(matter.dtype)}"
+        + (" (auto)" if auto_precision else "") + " · "
+        f"weights: {matter.weights} ({matter.info.model} {matter.info.role})"
+        + (f" · teacher for {trimap_count} trimap(s): {DEFAULT_TEACHER}" if trimap_count else "")
+    )
+
+
+def _with_progress(total: int, started: float, record_failure, matte_all) -> list:
+    """Run `matte_all(on_start, on_done)` under a progress bar with the file in hand and the rate."""
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=stderr, transient=True) as progress:
+        task = progress.add_task("matting", total=total, rate="")
+
+        def on_start(job: Job) -> None:
+            progress.update(task, description=f"matting {job.display}")
+
+        def on_done(result) -> None:
+            record_failure(result)
+            elapsed = time.perf_counter() - started
+            done = progress.tasks[0].completed + 1
+            progress.update(task, advance=1, rate=f"{done / max(elapsed, 1e-9):.2f} img/s")
+
+        return matte_all(on_start, on_done)

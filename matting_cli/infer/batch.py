@@ -27,9 +27,8 @@ from matting_cli.data.image_write import write_image
 from matting_cli.data.trimap import quantize_trimap
 from matting_cli.errors import PpidError
 from matting_cli.infer.inputs import STDIN, Job
+from matting_cli.infer.matter import Matter
 from matting_cli.infer.outputs import Background, build_outputs
-from matting_cli.infer.predict import finish_alpha, prepare_input, run_network
-from matting_cli.paths import DEFAULT_MAX_SIDE
 
 MANIFEST_NAME = "manifest.jsonl"
 
@@ -40,23 +39,11 @@ class MatteSettings:
     extension: str = ".png"
     bit_depth: int = 8
     fg_method: str = "ml"
-    max_side: int = DEFAULT_MAX_SIDE
-    upsample: str = "bilinear"  # bilinear | guided (infer/predict.py)
     background: Background = field(default_factory=Background)
     overwrite: bool = False
     fail_fast: bool = False
     batch_size: int = 1
     workers: int = 2
-
-
-@dataclass
-class Models:
-    """The student (trimap-free) and, when trimaps are given, the teacher; on one device, one precision."""
-
-    student: torch.nn.Module | None
-    device: torch.device
-    dtype: torch.dtype
-    teacher: torch.nn.Module | None = None
 
 
 @dataclass
@@ -108,7 +95,7 @@ def _all_outputs_exist(job: Job) -> bool:
     return all(path.is_file() and path.stat().st_size > 0 for path in job.outputs.values())
 
 
-def _load(job: Job, trimap_path: Path | None, settings: MatteSettings, stdin_bytes: bytes | None) -> _Loaded:
+def _load(job: Job, trimap_path: Path | None, matter: Matter, stdin_bytes: bytes | None) -> _Loaded:
     started = time.perf_counter()
     if job.source == STDIN:
         image = decode_image_bytes(stdin_bytes or b"", "<stdin>")
@@ -123,7 +110,7 @@ def _load(job: Job, trimap_path: Path | None, settings: MatteSettings, stdin_byt
                 f"{trimap_path}: trimap is {trimap.shape[1]}x{trimap.shape[0]} but the image "
                 f"is {rgb.shape[1]}x{rgb.shape[0]}"
             )
-    return _Loaded(job, rgb, trimap, prepare_input(rgb, trimap, settings.max_side), started)
+    return _Loaded(job, rgb, trimap, matter.network_input(rgb, trimap), started)
 
 
 def _describe(exc: BaseException) -> str:
@@ -145,7 +132,7 @@ def _strip_path(message: str, job: Job) -> str:
 def run_batch(
     jobs: list[Job],
     settings: MatteSettings,
-    models: Models,
+    matter: Matter,
     trimaps: dict[str, Path] | None = None,
     manifest: Manifest | None = None,
     on_start: Callable[[Job], None] | None = None,
@@ -154,7 +141,7 @@ def run_batch(
 ) -> list[JobResult]:
     """Matte every job in order and return one result per job (fail-fast stops at the first failure)."""
     trimaps = trimaps or {}
-    device_name = str(models.device)
+    device_name = str(matter.device)
     results: list[JobResult] = []
     stop = False
 
@@ -170,16 +157,14 @@ def run_batch(
 
     def write_outputs(item: _Loaded, alpha_small: np.ndarray, used: str) -> None:
         try:
-            height, width = item.rgb.shape[:2]
-            guide = item.rgb if settings.upsample == "guided" else None
-            alpha = finish_alpha(alpha_small, height, width, item.trimap, guide)
+            alpha = matter.full_size(alpha_small, item.rgb, item.trimap)
             arrays = build_outputs(
                 item.rgb,
                 alpha,
                 settings.kinds,
                 bit_depth=settings.bit_depth,
                 fg_method=settings.fg_method,
-                fg_work_side=settings.max_side,
+                fg_work_side=matter.max_side,
                 background=settings.background,
                 grey_as_rgb=settings.extension == ".webp",
             )
@@ -192,10 +177,9 @@ def run_batch(
 
     def run(batch: list[_Loaded]) -> None:
         use_teacher = batch[0].trimap is not None
-        model = models.teacher if use_teacher else models.student
         used = "teacher" if use_teacher else "student"
         try:
-            alphas = run_network(model, np.stack([b.network_input for b in batch]), models.device, models.dtype)
+            alphas = matter.network_alphas(np.stack([b.network_input for b in batch]), use_teacher)
         except Exception as exc:
             if len(batch) > 1:  # find which image failed rather than failing the whole batch
                 for item in batch:
@@ -225,7 +209,7 @@ def run_batch(
             while next_index < len(pending) and len(queue) < lookahead:
                 job = pending[next_index]
                 trimap_path = trimaps.get(job.source)
-                queue.append((job, pool.submit(_load, job, trimap_path, settings, stdin_bytes)))
+                queue.append((job, pool.submit(_load, job, trimap_path, matter, stdin_bytes)))
                 next_index += 1
             if not queue:
                 run(batch)
