@@ -38,6 +38,9 @@ class MattingRunConfig(TrainConfig):
     pretrained: bool = True  # ImageNet backbone (not available for gca: it trains from scratch)
     init_from: str = ""  # a weights file of the same model and role (and student_merge) to start from: a warm start
     colour_jitter: bool = False
+    # Defocused backgrounds, sensor noise and JPEG on the composites (data/camera_effects.py). Off by
+    # default so a config.json written before the option resumes with the samples it started with.
+    camera_effects: bool = False
     samples_per_epoch: int = 0  # 0: one per foreground
 
 
@@ -144,6 +147,7 @@ def build_dataset(config: MattingRunConfig) -> CompositingDataset:
         size=config.crop,
         seed=config.seed,
         colour_jitter=config.colour_jitter,
+        camera_effects=config.camera_effects,
         samples_per_epoch=config.samples_per_epoch or None,
     )
     # compact: only image, alpha and trimap, in 8 bytes a pixel; the engine widens them on the device.

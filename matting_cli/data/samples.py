@@ -27,6 +27,11 @@ calls `set_epoch(epoch)` before each epoch, as with DistributedSampler. No worke
 do not call cv2.setNumThreads inside a forked worker (it deadlocks on the thread pool the parent
 created; measured) -- set it in the parent before the DataLoader starts, if at all.
 
+With `camera_effects` (camera_effects.py) the background is often defocused before compositing and
+the composite may get sensor noise and a JPEG round trip; `bg` is then the blurred background, alpha
+and trimap are unchanged, and the effects come from a second generator seeded by (config.seed, epoch,
+index, CAMERA_EFFECTS_STREAM), so the option changes no other draw.
+
 Foreground k of the source is used by indices k, k + n, k + 2n, ... so an epoch sees every
 foreground equally often; the background is drawn at random from the whole pool each time.
 """
@@ -39,13 +44,16 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from matting_cli.data import augment
+from matting_cli.data import augment, camera_effects
 from matting_cli.data.foreground_store import DEFAULT_MEMORY_BUDGET, ForegroundStore, read_rgb_u8
 from matting_cli.data.memory_cache import ByteBudgetCache
 from matting_cli.data.sources import MattingSource
 from matting_cli.data.trimap import random_trimap
 
 DEFAULT_BACKGROUND_MEMORY = 256 << 20  # BSDS500 decoded is ~230 MB: fits; COCO does not have to
+# Appended to (seed, epoch, index) to seed the camera effects' own generator: switching them on or
+# off leaves every other draw of a sample (crop, flip, background, trimap) as it was.
+CAMERA_EFFECTS_STREAM = 0xCA3E7A
 
 
 @dataclass(frozen=True)
@@ -60,6 +68,7 @@ class SampleConfig:
     background_zoom: tuple[float, float] = (1.0, 1.5)
     samples_per_epoch: int | None = None  # None: one per foreground
     seed: int = 0
+    camera_effects: bool = False  # defocused background, noise, JPEG (camera_effects.py)
 
     @property
     def effective_trimap_radius(self) -> int:
@@ -109,8 +118,11 @@ class CompositingDataset(Dataset):
         """The sample as H x W x C float32 numpy arrays (what __getitem__ turns into tensors)."""
         fg, bg, alpha_u8, trimap_u8 = self._sample_parts(index, epoch)
         alpha = alpha_u8.astype(np.float32)[:, :, None] / np.float32(255.0)
+        image = _composite(fg, bg, alpha)
+        if self.config.camera_effects:
+            image = camera_effects.finish(image, self.camera_effects_for(index, epoch))
         return {
-            "image": _composite(fg, bg, alpha),
+            "image": image,
             "alpha": alpha,
             "trimap": trimap_u8.astype(np.float32)[:, :, None] / np.float32(255.0),
             "fg": np.ascontiguousarray(fg, np.float32),
@@ -125,11 +137,21 @@ class CompositingDataset(Dataset):
         # rounding to float16) at half numpy's time, which counts on a data-bound GPU machine.
         alpha = torch.from_numpy(alpha_u8).float().div_(255.0).unsqueeze(0)
         fg_t, bg_t = torch.from_numpy(np.ascontiguousarray(fg)).permute(2, 0, 1), torch.from_numpy(bg).permute(2, 0, 1)
+        image = alpha * fg_t + (1.0 - alpha) * bg_t
+        if self.config.camera_effects:
+            finished = camera_effects.finish(image.permute(1, 2, 0).numpy(), self.camera_effects_for(index, None))
+            image = torch.from_numpy(np.ascontiguousarray(finished)).permute(2, 0, 1)
         return {
-            "image": (alpha * fg_t + (1.0 - alpha) * bg_t).to(torch.float16).contiguous(),
+            "image": image.to(torch.float16).contiguous(),
             "alpha": torch.from_numpy(alpha_u8[None]),
             "trimap": torch.from_numpy(trimap_u8[None]),
         }
+
+    def camera_effects_for(self, index: int, epoch: int | None = None) -> camera_effects.CameraEffects:
+        """The camera effects of sample `index`, from their own generator (see CAMERA_EFFECTS_STREAM)."""
+        epoch = self.epoch if epoch is None else epoch
+        rng = np.random.default_rng([self.config.seed, epoch, index, CAMERA_EFFECTS_STREAM])
+        return camera_effects.draw_camera_effects(rng)
 
     def _sample_parts(self, index: int, epoch: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """fg and bg (S x S x 3 float32 in [0, 1]), alpha and trimap (S x S uint8, contiguous)."""
@@ -151,6 +173,8 @@ class CompositingDataset(Dataset):
         background_path = self.source.backgrounds[int(rng.integers(0, len(self.source.backgrounds)))]
         bg_u8 = self._backgrounds.get_or_load(background_path, lambda: read_rgb_u8(background_path))
         bg = augment.random_background_crop(bg_u8, config.size, rng, config.background_zoom)
+        if config.camera_effects:
+            bg = camera_effects.defocus(bg, self.camera_effects_for(index, epoch))
 
         alpha_u8 = np.ascontiguousarray(alpha_u8)
         trimap_u8 = random_trimap(alpha_u8, rng, config.effective_trimap_radius)
