@@ -1,9 +1,9 @@
 """Training samples per second through the DataLoader: the compact sample form (what `ppid train` and
 `ppid distill` use) against the float32 form (the baseline, every key in float32), in one run.
 
-On the first GPU lease (docs/TRAINING_RUNS.md, thirteenth session) an IndexNet teacher at batch 64,
-crop 512 ran at 125-147 images/s on the machine's 4 cores while the GPU waited: the main process
-collated and pinned 11.5 MB of float32 per sample. This measures both forms end to end: workers make
+Why: an IndexNet teacher at batch 64, crop 512 trains data-bound on a GPU machine with few cores
+(docs/HISTORY.md), and float32 samples cost the main process 11.5 MB each to collate and pin. This
+measures both forms end to end: workers make
 the samples, the main process collates them (and pins them on CUDA), moves them to the device and
 widens them to float32 there, as the trainer does.
 

@@ -1,12 +1,11 @@
 """Compare training runs' alpha loss on the same steps, block by block, as a ratio to a reference run.
 
-    .venv/bin/python tools/compare_runs.py runs/indexnet-baseline-fp32 runs/indexnet-ppid-side-light \
-        runs/indexnet-ppid-side --block 100 --from-step 501
+    .venv/bin/python tools/compare_runs.py runs/indexnet-baseline runs/indexnet-ppid --block 250 [--from-step 501]
 
 Runs with the same seed draw the same batch at the same step (the batch of step k is a function of the
 seed and k), so the alpha loss of two such runs compared step by step measures how well each fits the
 same data, without the batch-to-batch noise that dwarfs any single value. This prints the markdown
-tables of docs/TRAINING_RUNS.md from the runs' committed log.jsonl: per block of steps, the reference
+tables from the runs' log.jsonl: per block of steps, the reference
 run's mean alpha loss (L1 + composition/CE + gradient terms, the part every role shares) and each other
 run's mean over the same logged steps divided by it. Only steps logged by every run count, and only
 whole blocks up to the last such step; a block with fewer than half its logged steps in common (one run

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Get the repository ready for a lent GPU machine's call, and back afterwards.
+# Purpose: get the repository ready for a lent GPU machine's call (data in, weights aside), and back.
 #
 #   tools/gpu_lease.sh prepare   # data into gpu_data/ (ignored), weights aside, the command to run
 #   tools/gpu_lease.sh restore   # weights back; run it whatever the call did
@@ -9,7 +9,7 @@
 # ../shared nor the ~300 MB of tracked weights can go. `prepare` copies the training and validation data
 # (39 MB) into gpu_data/, which the call carries and the command links to ../shared/data, and moves every
 # tracked weights file but the ImageNet MobileNetV2 backbone (which the runs start from) to
-# /tmp/ppid-weights-aside. docs/TRAINING_RUNS.md (thirteenth session) tells how the first lease went.
+# /tmp/ppid-weights-aside.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ASIDE=/tmp/ppid-weights-aside

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Issue 8's three runs at the paper's scale (configs/gpu_indexnet*.toml: batch 64, crop 512) inside one
-# short lease of a GPU machine: a teacher, then a trimap-free baseline and a PPID student from that
+# Purpose: teacher, baseline and student at the paper's scale (configs/gpu_indexnet*.toml) on a GPU lease.
+#
+# Batch 64, crop 512, inside one short lease of a GPU machine: a teacher, then a trimap-free baseline and a PPID student from that
 # teacher with the same number of steps. The lease is minutes long, so the step counts are given (or
 # sized by a throughput probe made first), and every run stops in time for its files to be packed.
 #
@@ -12,13 +13,13 @@
 # gives runs/indexnet-*-gpu/. A run its time limit stopped comes back with its last checkpoint, to be
 # finished with `ppid train --resume` (or `ppid distill --resume`).
 #
-# Measured on the first lease (2026-12-04, docs/TRAINING_RUNS.md): `nproc` said 4, and the teacher ran
+# Measured on an H200 lease (docs/HISTORY.md): `nproc` said 4, and the teacher ran
 # data-bound with float32 samples: 167 images/s (2.6 steps/s at batch 64) with the preset's 14
 # workers, 98-151 (median 125) with 4; the first 10 steps took 64 s. Side by side at batch 64 a baseline and a student need 67 +
 # 71 GB of GPU memory, more than the card has, so the pair runs one after the other.
 #
 # Set PPID_SOURCE_COMMIT to the commit whose tree is sent: config.json records it, and the copy's
-# .git may be stale (the first lease's runs recorded the session's first commit instead).
+# .git may be stale and name an older commit.
 #
 # Knobs (environment): TOTAL_S, the whole script's wall budget in seconds (default 480); TEACHER_ITERS
 # and PAIR_ITERS, the step counts, when the speed is known (else a probe sizes them, at the cost of

@@ -48,13 +48,12 @@ def training_seconds(run_dir: Path) -> float:
 
 def hardware_of(run_dir: Path) -> list[dict]:
     """stretches.jsonl as the engine wrote it. A run started before the engine recorded stretches gets
-    this machine's processor (issue 8's runs and this tool share one machine kind), marked as such;
-    its thread counts are in docs/TRAINING_RUNS.md."""
+    this machine's processor, marked as such."""
     path = run_dir / "stretches.jsonl"
     if path.is_file():
         return read_jsonl(path)
     return [{"hardware": f"cpu: {cpu_model()}", "note": "not recorded by the run (it predates stretches.jsonl); "
-             "the processor of the machine that shipped it; threads per stretch: docs/TRAINING_RUNS.md"}]
+             "the processor of the machine that shipped it"}]
 
 
 def warm_start_lineage(config: dict) -> list[dict]:
