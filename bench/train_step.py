@@ -1,6 +1,6 @@
 """Images per second of one training step per model, with where the time goes.
 
-For each model (teacher role, the alpha loss of SPEC §5, SGD as the engine builds it) at the CPU
+For each model (teacher role, the alpha loss of the paper's Eq. 12, SGD as the engine builds it) at the CPU
 preset (crop 320, batch 4; `configs/cpu_indexnet.toml`) - and at the paper preset (crop 512, batch 16
 per GPU, bf16) when CUDA is available - the step is split into:
   data      one batch from CompositingDataset (compositing, crop, trimap) on synthetic sources
