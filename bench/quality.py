@@ -266,9 +266,8 @@ def card_line(name: str, path: Path) -> str:
             card["hardware"][0]["hardware"] if card.get("hardware") else None]
     if card.get("distillation"):
         d = card["distillation"]
-        def weight(name: str) -> str:  # "0.68" or, for a schedule, "0.68→0.037"
-            end = d.get(f"{name}_end")
-            return f"{d[name]:.3g}" + (f"→{end:.3g}" if end is not None and end != d[name] else "")
+        def weight(name: str) -> str:
+            return f"{d[name]:.3g}"
 
         # Only the weights and options of the terms the run used: an ablation with no semantic term
         # still carries λ1 and λ2 in its config, and naming them would misdescribe it.
@@ -277,13 +276,14 @@ def card_line(name: str, path: Path) -> str:
         terms += [f"λ2 {weight('lambda2')}"] if d["semantic"] == "clsd" else []
         terms += [f"α {weight('alpha')}", f"β {weight('beta')}"] if local else []
         made.append(", ".join([f"{d['semantic'].upper()} + {d['local'].upper()}", *terms]))
-        # The recipe's departures from the paper's Eq. 3 / Eq. 4 student (docs/DISTILLATION.md), named so
-        # a reader knows which student a row is; a card without the key predates the option.
+        # The recipe's departures from the paper's Eq. 3 / Eq. 4 / Eq. 6 student (docs/DISTILLATION.md),
+        # named so a reader knows which student a row is; a card without the key predates the option.
         departures = {"clsd_distance": ("mse", "CLSD distance {}"),
                       "clsd_same_feature": ("merged", "same-layer term on the {} feature"),
-                      "student_merge": ("decoder", "cross-layer branch merge {}"),
-                      "clsd_region": ("image", "CLSD region {}")}
+                      "student_merge": ("decoder", "cross-layer branch merge {}")}
         made += [text.format(d[key]) for key, (paper, text) in departures.items() if semantic and d.get(key, paper) != paper]
+        if d["local"] == "ald" and d.get("attention_logits", "raw") != "raw":
+            made.append(f"ALD attention on {d['attention_logits']} gate logits")
     return f"- {ROW_TITLES.get(name, name)}: `{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}`" + (
         f" ({'; '.join(m for m in made if m)})" if any(made) else "")
 

@@ -76,7 +76,7 @@ def test_distill_run_folder_student_weights_and_frozen_teacher(data, tmp_path):
     info = read_model_info(out / "model.safetensors")
     assert (info.model, info.role, info.card["iterations"]) == ("indexnet", "student", 2)
     assert info.card["distillation"]["alpha"] == 0.002  # Table 5 for indexnet
-    assert info.card["distillation"]["clsd_region"] == "image"  # Eq. 3 unless asked
+    assert info.card["distillation"]["attention_logits"] == "standardized"  # the default, recorded
     tensors = load_file(str(out / "model.safetensors"))
     assert not any("context" in key for key in tensors)
     student = create_model("indexnet", role="student")

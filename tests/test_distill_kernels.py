@@ -66,11 +66,11 @@ def _ald_inputs(shape, mask_kind, seed):
     return teacher, student, teacher_logits, student_logits, mask
 
 
-def _run_ald(function, inputs, attention, temperature, upstream):
+def _run_ald(function, inputs, attention, temperature, upstream, attention_logits="raw"):
     dtype = torch.float64 if function is ald_terms_reference else torch.float32
     leaves = [tensor.to(dtype).clone().requires_grad_() for tensor in inputs[:4]]
     upstream = tuple(u.to(dtype) for u in upstream)
-    feature, attention_loss = function(*leaves, inputs[4].to(dtype), temperature, attention)
+    feature, attention_loss = function(*leaves, inputs[4].to(dtype), temperature, attention, attention_logits)
     loss = (feature * upstream[0]).sum()
     if attention_loss is not None:
         loss = loss + (attention_loss * upstream[1]).sum()
@@ -80,12 +80,12 @@ def _run_ald(function, inputs, attention, temperature, upstream):
 
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("mask_kind", ["random", "empty", "full"])
-@pytest.mark.parametrize("attention", [True, False])
-def test_fused_ald_matches_reference(shape, mask_kind, attention):
+@pytest.mark.parametrize("attention, attention_logits", [(True, "raw"), (True, "standardized"), (False, "raw")])
+def test_fused_ald_matches_reference(shape, mask_kind, attention, attention_logits):
     inputs = _ald_inputs(shape, mask_kind, seed=hash((shape, mask_kind)) % 1000)
     upstream = (torch.rand(shape[0]) + 0.5, torch.rand(shape[0]) + 0.5)
-    expected = _run_ald(ald_terms_reference, inputs, attention, 0.5, upstream)
-    actual = _run_ald(fused_ald_terms, inputs, attention, 0.5, upstream)
+    expected = _run_ald(ald_terms_reference, inputs, attention, 0.5, upstream, attention_logits)
+    actual = _run_ald(fused_ald_terms, inputs, attention, 0.5, upstream, attention_logits)
     assert_close(actual[0], expected[0], "L_ALD^f")
     if attention:
         assert_close(actual[1], expected[1], "L_ALD^a")

@@ -78,9 +78,9 @@ def test_a_card_line_names_only_the_distillation_terms_the_run_used(monkeypatch)
     assert "(NONE + ALD, α 0.91, β 0.091)" in ald and "λ" not in ald and "pearson" not in ald
     sd = quality.card_line("sd-ald", quality.ROOT / "sd.safetensors")
     assert "SD + ALD, λ1 0.068, α 0.91, β 0.091; CLSD distance pearson" in sd and "λ2" not in sd
-    assert "CLSD region" not in sd  # a card without the key predates the option: every position
-    cards["band.safetensors"] = {"distillation": {**common, "semantic": "clsd", "local": "ald", "clsd_region": "band"}}
-    assert "CLSD region band" in quality.card_line("ppid", quality.ROOT / "band.safetensors")
+    assert "ALD attention" not in sd  # a card without the key predates the option: Eq. 6's raw logits
+    cards["std.safetensors"] = {"distillation": {**common, "semantic": "clsd", "local": "ald", "attention_logits": "standardized"}}
+    assert "ALD attention on standardized gate logits" in quality.card_line("ppid", quality.ROOT / "std.safetensors")
 
 
 def test_paired_students_are_measured_against_their_own_baseline_run_beside_the_target():

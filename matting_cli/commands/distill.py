@@ -55,25 +55,18 @@ class DistillConfig(opt.MattingRunConfig):
     semantic: str = "clsd"  # clsd | sd | none
     local: str = "ald"  # ald | ld | none
     temperature: float = 0.5  # T of Eq. 6
+    # standardized: the gate logits standardised per image before Eq. 6's softmax | raw: Eq. 6 exactly
+    # (core/distill/ald.py ATTENTION_LOGITS says why)
+    attention_logits: str = "standardized"
     lambda1: float | None = None
     lambda2: float | None = None
     alpha_w: float | None = None  # α of Eq. 9
     beta_w: float | None = None  # β of Eq. 9
     gamma: float | None = None  # γ of Eq. 18
-    # Where the weights end (each None: constant). Given, the weights go log-linearly from the values
-    # above at the first step to these at the end of the run (core/distill/settings.py scheduled_weights): the
-    # balance against L_alpha changes by orders of magnitude as the alpha is learnt.
-    lambda1_end: float | None = None
-    lambda2_end: float | None = None
-    alpha_w_end: float | None = None
-    beta_w_end: float | None = None
-    gamma_end: float | None = None
     clsd_layers: tuple[str, ...] = ("encoder.s2", "encoder.s4", "encoder.s8", "encoder.s16", "encoder.s32")
     ald_layers: tuple[str, ...] = ("decoder.s8", "decoder.s4", "decoder.s2")
-    clsd_reduction: str = "mean"  # mean | sum over C, H, W (core/distill/clsd.py)
     clsd_distance: str = "mse"  # mse (Eq. 3) | pearson: 1 - correlation per channel (core/distill/clsd.py)
     clsd_same_feature: str = "merged"  # merged F̄_n (Eq. 3) | native F_n, the stage's own output (core/distill/clsd.py)
-    clsd_region: str = "image"  # image: every position (Eq. 3) | band: the transition region only | known: outside it (core/distill/clsd.py)
     # decoder: the student's decoder reads the merged F̄_n (SPEC §3) | side: the cross-layer branch feeds
     # CLSD only and the decoder reads F_n, as the baseline's does (core/models/cross_layer.py).
     student_merge: str = "decoder"
@@ -88,11 +81,11 @@ class DistillConfig(opt.MattingRunConfig):
         super().__post_init__()
         if self.role != "student":
             raise PpidError(f"config: role must be 'student' for distillation (got {self.role!r})")
-        for name in (*_WEIGHT_NAMES, *(f"{n}_end" for n in _WEIGHT_NAMES)):
+        for name in _WEIGHT_NAMES:
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
                 raise PpidError(f"config: {name} must be a number >= 0 (got {value!r})")
-        self.settings()  # checks modes, temperature, reduction and kernels by building them
+        self.settings()  # checks modes, temperature, attention logits and kernels by building them
         from matting_cli.core.models.cross_layer import MERGE_MODES
 
         if self.student_merge not in MERGE_MODES:
@@ -104,22 +97,11 @@ class DistillConfig(opt.MattingRunConfig):
         table = table5_weights(self.model)
         given = [getattr(self, name) for name in _WEIGHT_NAMES]
         weights = LossWeights(*(float(v) if v is not None else d for v, d in zip(given, vars(table).values())))
-        given_end = [getattr(self, f"{name}_end") for name in _WEIGHT_NAMES]
-        weights_end = None
-        if any(v is not None for v in given_end):
-            weights_end = LossWeights(*(float(v) if v is not None else d for v, d in zip(given_end, vars(weights).values())))
         return DistillSettings(
-            weights, self.semantic, self.local, float(self.temperature), self.clsd_layers, self.ald_layers,
-            self.kernels, self.clsd_reduction, weights_end, self.clsd_distance, self.clsd_same_feature,
-            self.clsd_region,
+            weights, semantic=self.semantic, local=self.local, temperature=float(self.temperature),
+            attention_logits=self.attention_logits, clsd_layers=self.clsd_layers, ald_layers=self.ald_layers,
+            kernels=self.kernels, clsd_distance=self.clsd_distance, clsd_same_feature=self.clsd_same_feature,
         )
-
-
-def _schedule_text(settings) -> str:
-    end = settings.weights_end
-    if end is None:
-        return ""
-    return f" going log-linearly to λ1 {end.lambda1} λ2 {end.lambda2} α {end.alpha} β {end.beta} γ {end.gamma} by the end of the run"
 
 
 def _teacher_model_name(teacher: str) -> str:
@@ -189,7 +171,8 @@ def run_distillation(config: DistillConfig, out: Path, resume: bool, quiet: bool
     from matting_cli.core.distill import DistillationModel, resolve_kernels
     from matting_cli.devices import resolve_device
     from matting_cli.model_files import save_model_file
-    from matting_cli.train import seed_everything, train, training_progress
+    from matting_cli.commands.training_console import exit_if_stopped, training_progress
+    from matting_cli.train import seed_everything, train
     from matting_cli.train.distill_step import distill_step, load_teacher
     from matting_cli.train.warm_start import starting_network, warm_start_state
 
@@ -210,8 +193,8 @@ def run_distillation(config: DistillConfig, out: Path, resume: bool, quiet: bool
         w = settings.weights
         stderr.print(
             f"{'resuming' if resume else 'distilling'} {config.model} student from {config.teacher}: "
-            f"semantic {settings.semantic}, local {settings.local}, T {settings.temperature}, "
-            f"λ1 {w.lambda1} λ2 {w.lambda2} α {w.alpha} β {w.beta} γ {w.gamma}{_schedule_text(settings)}, kernels {backend}; "
+            f"semantic {settings.semantic}, local {settings.local}, T {settings.temperature} on {settings.attention_logits} logits, "
+            f"λ1 {w.lambda1} λ2 {w.lambda2} α {w.alpha} β {w.beta} γ {w.gamma}, kernels {backend}; "
             f"{config.iters} steps, batch {config.batch_size}, crop {config.crop}; data: {config.train_data}"
         )
     dataset.prepare()  # estimate foregrounds once, before DataLoader workers fork
@@ -225,6 +208,7 @@ def run_distillation(config: DistillConfig, out: Path, resume: bool, quiet: bool
     with training_progress(config.iters, description=description, quiet=quiet or rank != 0) as on_step:
         step = distill_step(teacher, uses_teacher=settings.uses_teacher)
         result = train(config, objective, dataset, step, out, validate=validate, resume=resume, progress=on_step)
+    exit_if_stopped(result, out, config.iters, is_main=rank == 0)
     if rank != 0:
         return
     # The engine's model.safetensors holds the whole objective; the shipped student is the network
@@ -234,11 +218,10 @@ def run_distillation(config: DistillConfig, out: Path, resume: bool, quiet: bool
         "iterations": result.step,
         "teacher": config.teacher,
         "distillation": {"semantic": settings.semantic, "local": settings.local, "temperature": settings.temperature,
+                         "attention_logits": settings.attention_logits,
                          "clsd_distance": settings.clsd_distance, "clsd_same_feature": settings.clsd_same_feature,
-                         "clsd_region": settings.clsd_region,
                          "student_merge": config.student_merge,
-                         **dataclasses.asdict(settings.weights),
-                         **({f"{k}_end": v for k, v in dataclasses.asdict(settings.weights_end).items()} if settings.weights_end else {})},
+                         **dataclasses.asdict(settings.weights)},
         "config": dataclasses.asdict(config),
         "run_dir": str(out),
     }

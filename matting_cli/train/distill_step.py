@@ -86,7 +86,7 @@ def distill_step(teacher: nn.Module, uses_teacher: bool = True) -> StepFn:
             _follow_batch(teacher, image)
             with torch.no_grad():
                 teacher_outputs = teacher(torch.cat([image, trimap], dim=1), return_features=True)
-        return model(image, trimap, alpha, teacher_outputs, batch.get("progress", 0.0))
+        return model(image, trimap, alpha, teacher_outputs)
 
     return step
 

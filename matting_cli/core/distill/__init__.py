@@ -9,7 +9,14 @@ Pure modules and functions over the models' feature taps; the Triton kernels in 
 optional, numerically equivalent fast path on CUDA.
 """
 
-from matting_cli.core.distill.ald import ald_terms, ald_terms_reference, attention_map, transition_mask
+from matting_cli.core.distill.ald import (
+    ATTENTION_LOGITS,
+    ald_terms,
+    ald_terms_reference,
+    attention_map,
+    effective_support,
+    transition_mask,
+)
 from matting_cli.core.distill.clsd import clsd_terms, feature_distance
 from matting_cli.core.distill.context_pooling import context_pooling, context_pooling_reference
 from matting_cli.core.distill.gc_block import GCBlock
@@ -24,11 +31,11 @@ from matting_cli.core.distill.settings import (
     TABLE5_WEIGHTS,
     DistillSettings,
     LossWeights,
-    scheduled_weights,
     table5_weights,
 )
 
 __all__ = [
+    "ATTENTION_LOGITS",
     "DEFAULT_ALD_LAYERS",
     "DEFAULT_CLSD_LAYERS",
     "DEFAULT_TEMPERATURE",
@@ -46,9 +53,9 @@ __all__ = [
     "clsd_terms",
     "context_pooling",
     "context_pooling_reference",
+    "effective_support",
     "feature_distance",
     "resolve_kernels",
-    "scheduled_weights",
     "table5_weights",
     "transition_mask",
 ]

@@ -8,7 +8,7 @@
 
 z is the CBAM spatial-gate logit conv7x7([AP_c(F); MP_c(F)]) that every tapped stage of both
 networks carries (models/spatial_gate.py): the frozen teacher's z gives M^s_T, the student's gives
-M^s_S. Sums run over C, H, W and the batch mean is taken (SPEC §5). The LD ablation is the same
+M^s_S. By default z is standardised per image before Eq. 6 (ATTENTION_LOGITS says why). Sums run over C, H, W and the batch mean is taken (SPEC §5). The LD ablation is the same
 feature loss with a uniform attention M ≡ 1/(H·W) and no attention loss. (SPEC reads M ≡ 1, but a
 softmax map sums to 1 over the H·W cells, so M ≡ 1 would weigh the same feature gap H·W times more
 than ALD at the same α - 1600x at stride 8 of a 320 crop - and the ablation would compare loss scales,
@@ -45,9 +45,47 @@ def _loss_precision(tensor: torch.Tensor) -> torch.Tensor:
     return tensor if tensor.dtype == torch.float64 else tensor.float()
 
 
-def attention_map(logits: torch.Tensor, temperature: float) -> torch.Tensor:
-    """M^s of Eq. 6: softmax over the H·W positions of logits / T, per image (N x 1 x H x W)."""
-    return torch.softmax(_loss_precision(logits).flatten(1) / temperature, dim=1).view(logits.shape)
+# What Eq. 6's softmax reads. "raw": the gate logits z, as the paper writes it. "standardized" (the
+# default): z shifted and scaled per image to zero mean and unit std over the positions. Why: a trained
+# teacher's decoder gate logits span only ~0.1-0.4 within an image, so softmax(z / 0.5) is nearly
+# uniform - it covers 84-96% of the positions and gives the transition band no more than its area
+# share, and ALD degenerates into LD. On unit-std logits the map's peak is set by T alone, the same
+# for every tap and teacher (bench/ald_attention.py measures both). Both maps, teacher's and
+# student's, are formed the same way, so L_ALD^a asks the student to rank positions as the teacher
+# does, not to copy the scale of its gate logits, which also sets how far its gates open.
+ATTENTION_LOGITS = ("standardized", "raw")
+DEFAULT_ATTENTION_LOGITS = "standardized"
+# Added to the variance over positions (BatchNorm's eps): a flat map stays flat instead of 0/0, and the
+# student's gradient through the scaling stays bounded when its logits are nearly constant.
+LOGIT_VARIANCE_EPS = 1e-5
+
+
+def softmax_input(logits: torch.Tensor, mode: str = DEFAULT_ATTENTION_LOGITS) -> torch.Tensor:
+    """The logits Eq. 6 divides by T: `logits` itself ("raw"), or standardised over the H·W positions of
+    each image ("standardized"); N x 1 x H x W, in float32 (float64 kept)."""
+    if mode not in ATTENTION_LOGITS:
+        raise ValueError(f"attention logits: choose {' or '.join(ATTENTION_LOGITS)} (got {mode!r})")
+    logits = _loss_precision(logits)
+    if mode == "raw":
+        return logits
+    flat = logits.flatten(1)
+    mean = flat.mean(dim=1, keepdim=True)
+    variance = flat.var(dim=1, unbiased=False, keepdim=True)
+    return ((flat - mean) / torch.sqrt(variance + LOGIT_VARIANCE_EPS)).view(logits.shape)
+
+
+def attention_map(logits: torch.Tensor, temperature: float, mode: str = DEFAULT_ATTENTION_LOGITS) -> torch.Tensor:
+    """M^s of Eq. 6: softmax over the H·W positions of z / T, per image (N x 1 x H x W), where z is
+    `softmax_input(logits, mode)` ("raw": Eq. 6 exactly)."""
+    return torch.softmax(softmax_input(logits, mode).flatten(1) / temperature, dim=1).view(logits.shape)
+
+
+def effective_support(attention: torch.Tensor) -> torch.Tensor:
+    """exp(entropy) / H·W per image of an N x 1 x H x W map that sums to 1 over its positions: the
+    share of the positions the map effectively spreads over (1: uniform, 1/(H·W): one position)."""
+    flat = attention.flatten(1).double()
+    entropy = -(flat * torch.log(flat.clamp_min(1e-300))).sum(dim=1)
+    return torch.exp(entropy) / flat.shape[1]
 
 
 def ald_terms_reference(
@@ -58,18 +96,19 @@ def ald_terms_reference(
     mask: torch.Tensor,
     temperature: float,
     attention: bool = True,
+    attention_logits: str = DEFAULT_ATTENTION_LOGITS,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Per-image (L_ALD^f, L_ALD^a), each of shape N; with attention=False (LD):
     (Σ R (F^T − F^S)² / (H·W), None), the feature loss under a uniform attention map.
 
-    Features are N x C x H x W, logits and mask N x 1 x H x W.
+    Features are N x C x H x W, logits and mask N x 1 x H x W; `attention_logits`: ATTENTION_LOGITS.
     """
     squared = (_loss_precision(teacher_feature) - _loss_precision(student_feature)).square()
     mask = mask.to(squared.dtype)
     if not attention:
         return (mask * squared).flatten(1).sum(dim=1) / mask[0].numel(), None
-    teacher_map = attention_map(teacher_logits, temperature)
-    student_map = attention_map(student_logits, temperature)
+    teacher_map = attention_map(teacher_logits, temperature, attention_logits)
+    student_map = attention_map(student_logits, temperature, attention_logits)
     feature_loss = (mask * teacher_map * squared).flatten(1).sum(dim=1)
     attention_loss = (mask * teacher_map - mask * student_map).abs().flatten(1).sum(dim=1)
     return feature_loss, attention_loss
@@ -84,6 +123,7 @@ def ald_terms(
     temperature: float,
     attention: bool = True,
     kernels: str = "torch",
+    attention_logits: str = DEFAULT_ATTENTION_LOGITS,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Batch means of (L_ALD^f, L_ALD^a) for one layer; see `ald_terms_reference`."""
     if teacher_feature.shape != student_feature.shape:
@@ -96,10 +136,10 @@ def ald_terms(
         from matting_cli.core.distill.kernels.ald_triton import fused_ald_terms
 
         feature_loss, attention_loss = fused_ald_terms(
-            teacher_feature, student_feature, teacher_logits, student_logits, mask, temperature, attention
+            teacher_feature, student_feature, teacher_logits, student_logits, mask, temperature, attention, attention_logits
         )
     else:
         feature_loss, attention_loss = ald_terms_reference(
-            teacher_feature, student_feature, teacher_logits, student_logits, mask, temperature, attention
+            teacher_feature, student_feature, teacher_logits, student_logits, mask, temperature, attention, attention_logits
         )
     return feature_loss.mean(), attention_loss.mean() if attention_loss is not None else None

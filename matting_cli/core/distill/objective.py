@@ -38,15 +38,6 @@ def tap_features(outputs: Mapping[str, Any], taps: Mapping[str, Any], names: tup
     return {name: outputs[taps[name].kind][taps[name].index] for name in names}
 
 
-def clsd_masks(region: str, trimap: torch.Tensor, strides: Mapping[str, int]) -> dict[str, torch.Tensor] | None:
-    """{layer: the positions CLSD compares} for clsd.CLSD_REGIONS: "band" is R^t at each layer's stride,
-    where ALD compares; "known" the rest; "image" (None) every position, as Eq. 3."""
-    if region == "image":
-        return None
-    band = {name: transition_mask(trimap, stride) for name, stride in strides.items()}
-    return band if region == "band" else {name: 1 - mask for name, mask in band.items()}
-
-
 class DistillationModel(nn.Module):
     def __init__(self, student: nn.Module, settings: DistillSettings):
         super().__init__()
@@ -73,27 +64,25 @@ class DistillationModel(nn.Module):
         return backend
 
     def forward(
-        self, image: torch.Tensor, trimap: torch.Tensor, alpha: torch.Tensor, teacher_outputs: Mapping[str, Any], progress: float = 0.0
+        self, image: torch.Tensor, trimap: torch.Tensor, alpha: torch.Tensor, teacher_outputs: Mapping[str, Any]
     ) -> dict[str, torch.Tensor]:
         """Loss terms for a batch: RGB `image` (N x 3 x H x W), training `trimap` and ground-truth
-        `alpha` (N x 1 x H x W in [0, 1]), and the frozen teacher's `model(x, return_features=True)`.
-        `progress` (0..1, the fraction of the run done) picks the weights when they follow a schedule."""
+        `alpha` (N x 1 x H x W in [0, 1]), and the frozen teacher's `model(x, return_features=True)`."""
         backend = self._use_kernels(image.device)
         outputs = self.student(image, return_features=True)
         alpha_terms = alpha_loss(outputs["alpha"], alpha, trimap)
         terms = {"alpha_l1": alpha_terms["l1"], "alpha_ce": alpha_terms["ce"], "alpha_grad": alpha_terms["grad"]}
-        terms.update(self.distillation_terms(teacher_outputs, outputs, trimap, backend, self.settings.weights_at(progress)))
+        terms.update(self.distillation_terms(teacher_outputs, outputs, trimap, backend))
         total = alpha_terms["total"]
         for name, value in terms.items():
             if not name.startswith("alpha_"):
                 total = total + value
         return {"total": total, **terms}
 
-    def distillation_terms(self, teacher_outputs, student_outputs, trimap, backend: str = "torch", weights=None) -> dict[str, torch.Tensor]:
-        """γ-weighted CLSD and ALD terms for the settings' ablation modes, with `weights` (default:
-        the settings' starting weights)."""
+    def distillation_terms(self, teacher_outputs, student_outputs, trimap, backend: str = "torch") -> dict[str, torch.Tensor]:
+        """γ-weighted CLSD and ALD terms for the settings' ablation modes."""
         settings = self.settings
-        weights = settings.weights if weights is None else weights
+        weights = settings.weights
         terms: dict[str, torch.Tensor] = {}
         if settings.semantic != "none":
             layers = settings.clsd_layers
@@ -109,7 +98,6 @@ class DistillationModel(nn.Module):
             if settings.clsd_same_feature != reads:
                 sign = -1.0 if reads == "merged" else 1.0
                 student_same = {name: feature + sign * cross[name] if name in cross else feature for name, feature in student_same.items()}
-            masks = clsd_masks(settings.clsd_region, trimap, {name: self.taps[name].stride for name in layers})
             semantic = clsd_terms(
                 tap_features(teacher_outputs, self.taps, layers),
                 student_same,
@@ -117,9 +105,7 @@ class DistillationModel(nn.Module):
                 lambda name, feature: self.teacher_context[_module_key(name)](feature),
                 lambda name, feature: self.student_context[_module_key(name)](feature),
                 cross_layer=settings.semantic == "clsd",
-                reduction=settings.clsd_reduction,
                 distance=settings.clsd_distance,
-                masks=masks,
             )
             terms["clsd_same"] = weights.gamma * weights.lambda1 * semantic["same"]
             if "cross" in semantic:
@@ -138,6 +124,7 @@ class DistillationModel(nn.Module):
                     settings.temperature,
                     attention=use_attention,
                     kernels=backend,
+                    attention_logits=settings.attention_logits,
                 )
                 feature_sum.append(feature_loss)
                 if attention_loss is not None:

@@ -10,10 +10,10 @@ whose F̄_n feed its decoder): the ablations switch loss terms, not networks.
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
-from matting_cli.core.distill.clsd import CLSD_DISTANCES, CLSD_REDUCTIONS, CLSD_REGIONS, CLSD_SAME_FEATURES
+from matting_cli.core.distill.ald import ATTENTION_LOGITS, DEFAULT_ATTENTION_LOGITS
+from matting_cli.core.distill.clsd import CLSD_DISTANCES, CLSD_SAME_FEATURES
 from matting_cli.errors import PpidError
 
 SEMANTIC_MODES = ("clsd", "sd", "none")
@@ -45,21 +45,6 @@ TABLE5_WEIGHTS = {
 }
 
 
-def scheduled_weights(start: LossWeights, end: LossWeights | None, progress: float) -> LossWeights:
-    """The weights at `progress` (0 at the first step, 1 at the end) of a run going from `start` to
-    `end`: log-linear (a constant factor per step), because the balance they correct spans orders
-    of magnitude - CLSD's and ALD's gradients grow ~20x and ~150x against L_alpha's as it is learnt
-    (docs/TRAINING_RUNS.md). Linear where either end is 0. `end` None: constant `start`."""
-    if end is None:
-        return start
-    t = min(max(float(progress), 0.0), 1.0)
-    values = []
-    for field in fields(LossWeights):
-        a, b = getattr(start, field.name), getattr(end, field.name)
-        values.append(a * math.exp(t * math.log(b / a)) if a > 0 and b > 0 else a + t * (b - a))
-    return LossWeights(*values)
-
-
 def table5_weights(model: str) -> LossWeights:
     if model not in TABLE5_WEIGHTS:
         raise PpidError(f"no Table 5 loss weights for model {model!r}; give every weight explicitly")
@@ -74,22 +59,17 @@ class DistillSettings:
     semantic: str = "clsd"
     local: str = "ald"
     temperature: float = DEFAULT_TEMPERATURE
+    attention_logits: str = DEFAULT_ATTENTION_LOGITS  # standardized | raw (Eq. 6 exactly): ald.ATTENTION_LOGITS
     clsd_layers: tuple[str, ...] = DEFAULT_CLSD_LAYERS
     ald_layers: tuple[str, ...] = DEFAULT_ALD_LAYERS
     kernels: str = "auto"  # auto | torch | triton (kernels/__init__.py)
-    clsd_reduction: str = "mean"  # mean | sum over C, H, W (clsd.CLSD_REDUCTIONS)
-    weights_end: LossWeights | None = None  # None: `weights` all run long; else scheduled_weights
     clsd_distance: str = "mse"  # mse (Eq. 3) | pearson (clsd.CLSD_DISTANCES)
     clsd_same_feature: str = "merged"  # merged F̄_n (Eq. 3) | native F_n (clsd.CLSD_SAME_FEATURES)
-    clsd_region: str = "image"  # image: every position (Eq. 3) | band: the transition region | known: the rest (clsd.CLSD_REGIONS)
 
     @property
     def uses_teacher(self) -> bool:
         """Whether any term reads the teacher's outputs (not with both modes "none": L_alpha alone)."""
         return self.semantic != "none" or self.local != "none"
-
-    def weights_at(self, progress: float) -> LossWeights:
-        return scheduled_weights(self.weights, self.weights_end, progress)
 
     def __post_init__(self) -> None:
         if self.semantic not in SEMANTIC_MODES:
@@ -102,13 +82,10 @@ class DistillSettings:
             raise PpidError(f"clsd_distance: choose {' or '.join(CLSD_DISTANCES)} (got {self.clsd_distance!r})")
         if self.clsd_same_feature not in CLSD_SAME_FEATURES:
             raise PpidError(f"clsd_same_feature: choose {' or '.join(CLSD_SAME_FEATURES)} (got {self.clsd_same_feature!r})")
-        if self.clsd_region not in CLSD_REGIONS:
-            raise PpidError(f"clsd_region: choose {', '.join(CLSD_REGIONS)} (got {self.clsd_region!r})")
-        if self.clsd_reduction not in CLSD_REDUCTIONS:
-            raise PpidError(f"clsd_reduction: choose {' or '.join(CLSD_REDUCTIONS)} (got {self.clsd_reduction!r})")
+        if self.attention_logits not in ATTENTION_LOGITS:
+            raise PpidError(f"attention_logits: choose {' or '.join(ATTENTION_LOGITS)} (got {self.attention_logits!r})")
         if not self.temperature > 0:
             raise PpidError(f"temperature must be > 0 (got {self.temperature})")
-        for suffix, weights in (("", self.weights), ("_end", self.weights_end)):
-            for name, value in (vars(weights) if weights is not None else {}).items():
-                if not value >= 0:
-                    raise PpidError(f"loss weight {name}{suffix} must be >= 0 (got {value})")
+        for name, value in vars(self.weights).items():
+            if not value >= 0:
+                raise PpidError(f"loss weight {name} must be >= 0 (got {value})")

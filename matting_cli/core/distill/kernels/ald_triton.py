@@ -4,6 +4,8 @@ Reference: `ald.ald_terms_reference`. Per image n, with M_T = softmax_p(z_T / T)
     feature[n]   = Σ_p R_p M_T,p d2_p,   d2_p = Σ_k (F^T_kp − F^S_kp)²
     attention[n] = Σ_p | R_p M_T,p − R_p M_S,p |
 (LD: M_T ≡ 1 in the kernel and no attention term; the wrapper divides by H·W for the uniform map.)
+z is what `ald.softmax_input` gives (the raw or the per-image standardised gate logits): the wrapper
+prepares it in torch, so the kernels see only the softmax of Eq. 6.
 
 Forward: one small kernel per map gives each image's log-sum-exp of z / T; then one pass over the
 features (tiles of channels x positions) computes d2, the softmax weights and both sums per
@@ -23,6 +25,7 @@ import torch
 import triton
 import triton.language as tl
 
+from matting_cli.core.distill.ald import DEFAULT_ATTENTION_LOGITS, softmax_input
 from matting_cli.core.distill.kernels.launch import CHANNEL_BLOCK, POSITION_BLOCK, flat_map, flat_positions, logsumexp_rows
 
 
@@ -219,8 +222,16 @@ class _FusedALD(torch.autograd.Function):
         return dft, dfs, dzt, dzs, None, None, None
 
 
-def fused_ald_terms(teacher_feature, student_feature, teacher_logits, student_logits, mask, temperature, attention=True):
+def fused_ald_terms(
+    teacher_feature, student_feature, teacher_logits, student_logits, mask, temperature, attention=True,
+    attention_logits=DEFAULT_ATTENTION_LOGITS,
+):
     """Per-image (L_ALD^f, L_ALD^a) like `ald_terms_reference` (None for L_ALD^a when attention=False)."""
+    if attention:
+        # The per-image standardisation is a few reductions over small maps: done in torch before the
+        # kernel, autograd carries the logits' gradient back through it.
+        teacher_logits = softmax_input(teacher_logits, attention_logits)
+        student_logits = softmax_input(student_logits, attention_logits)
     feature_loss, attention_loss = _FusedALD.apply(
         teacher_feature, student_feature, teacher_logits, student_logits, mask, float(temperature), bool(attention)
     )
