@@ -5,19 +5,16 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from matting_cli.console import progress_enabled, stderr, stdout
-from matting_cli.data.adobe_layout import ADOBE_SPLITS, adobe_source
-from matting_cli.data.composite_dataset import CompositeSettings, write_composite_dataset
-from matting_cli.data.contact_sheet import dataset_contact_sheet
-from matting_cli.data.foreground_store import ForegroundStore
-from matting_cli.data.image_write import WRITABLE_EXTENSIONS, write_image
-from matting_cli.data.sources import MattingSource, check_foreground_sizes, fg_alpha_source, image_alpha_source
+
+if TYPE_CHECKING:
+    from matting_cli.data.sources import MattingSource
 
 LAYOUT_HELP = "Input: exactly one of --fg-dir/--alpha-dir, --photo-dir/--alpha-dir, --adobe-root/--split, --image-alpha-dir."
 
@@ -33,9 +30,13 @@ def _open_source(bg_dir, fg_dir, alpha_dir, adobe_root, split, image_alpha_dir, 
         raise typer.BadParameter(f"{'--photo-dir' if photo_dir is not None else '--fg-dir'} and --alpha-dir go together.")
     if (split is not None) != (adobe_root is not None):
         raise typer.BadParameter("--adobe-root and --split go together.")
+    from matting_cli.data.sources import fg_alpha_source, image_alpha_source
+
     if colours is not None:
         return fg_alpha_source(colours, alpha_dir, bg_dir, photos=photo_dir is not None)
     if adobe_root is not None:
+        from matting_cli.data.adobe_layout import adobe_source
+
         return adobe_source(adobe_root, split, bg_dir)
     return image_alpha_source(image_alpha_dir, bg_dir)
 
@@ -47,7 +48,7 @@ def composite_command(
     alpha_dir: Optional[Path] = typer.Option(None, "--alpha-dir", help="Alpha mattes named like the foregrounds (or photos)."),
     photo_dir: Optional[Path] = typer.Option(None, "--photo-dir", help="Photos, paired with --alpha-dir by file stem; foregrounds are estimated."),
     adobe_root: Optional[Path] = typer.Option(None, "--adobe-root", help="Adobe Image Matting (Combined_Dataset) or Distinctions-646 folder."),
-    split: Optional[str] = typer.Option(None, "--split", help=f"With --adobe-root: {' or '.join(ADOBE_SPLITS)} (test = Composition-1k)."),
+    split: Optional[str] = typer.Option(None, "--split", help="With --adobe-root: train or test (test = Composition-1k)."),
     image_alpha_dir: Optional[Path] = typer.Option(None, "--image-alpha-dir", help="Folders NAME/image.* + NAME/alpha.*; foregrounds are estimated."),
     per_fg: Optional[int] = typer.Option(None, "--per-fg", min=1, help="Backgrounds per foreground (default: the Adobe lists' count, 100 train / 20 test; otherwise 20)."),
     seed: int = typer.Option(0, "--seed", help="Seed for background choice and crops; the same seed gives byte-identical files."),
@@ -58,6 +59,13 @@ def composite_command(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Composite foregrounds over backgrounds into a matting data set (I = aF + (1-a)B), with trimaps."""
+    # Imported here, not at the top: OpenCV alone would double the start-up of every other command.
+    from matting_cli.data.composite_dataset import CompositeSettings, write_composite_dataset
+    from matting_cli.data.contact_sheet import dataset_contact_sheet
+    from matting_cli.data.foreground_store import ForegroundStore
+    from matting_cli.data.image_write import WRITABLE_EXTENSIONS, write_image
+    from matting_cli.data.sources import check_foreground_sizes
+
     if preview is not None and preview.suffix.lower() not in WRITABLE_EXTENSIONS:
         raise typer.BadParameter(f"{preview}: use one of {', '.join(WRITABLE_EXTENSIONS)}", param_hint="--preview")
     source = _open_source(bg_dir, fg_dir, alpha_dir, adobe_root, split, image_alpha_dir, photo_dir)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from enum import Enum
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -13,10 +13,9 @@ from rich.table import Table
 
 from matting_cli.console import progress_enabled, stderr, stdout
 from matting_cli.errors import UsageError
-from matting_cli.evaluation.pairing import pair_folders
-from matting_cli.evaluation.report import write_csv, write_json
-from matting_cli.evaluation.runner import METRIC_NAMES, METRIC_SCALES, EvalResult, evaluate
-from matting_cli.evaluation.split import group_members, read_split
+
+if TYPE_CHECKING:
+    from matting_cli.evaluation.runner import EvalResult
 
 
 class Region(str, Enum):
@@ -42,6 +41,8 @@ def _format(value: float) -> str:
 
 
 def _table(result: EvalResult) -> Table:
+    from matting_cli.evaluation.runner import METRIC_NAMES, METRIC_SCALES
+
     region_text = "trimap == 128" if result.region == "unknown" else "every pixel"
     table = Table(
         title=f"ppid eval · region: {result.region} ({region_text})",
@@ -60,6 +61,8 @@ def _table(result: EvalResult) -> Table:
 
 
 def _per_image_table(result: EvalResult) -> Table:
+    from matting_cli.evaluation.runner import METRIC_NAMES, METRIC_SCALES
+
     table = Table(title="per image")
     table.add_column("name")
     for name in METRIC_NAMES:
@@ -85,6 +88,12 @@ def eval_command(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """SAD, MSE, Grad and Conn exactly as the Deep Image Matting MATLAB evaluation code."""
+    # Imported here, not at the top: OpenCV is slow to import, and building the CLI must stay fast.
+    from matting_cli.evaluation.pairing import pair_folders
+    from matting_cli.evaluation.report import write_csv, write_json
+    from matting_cli.evaluation.runner import evaluate
+    from matting_cli.evaluation.split import group_members, read_split
+
     chosen_region = region.value if region else ("unknown" if trimap_dir is not None else "whole")
     if chosen_region == "unknown" and trimap_dir is None:
         raise UsageError("--region unknown needs --trimap-dir (the unknown region is trimap == 128)")

@@ -5,17 +5,20 @@ from __future__ import annotations
 import importlib.util
 from enum import Enum
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-import numpy as np
-import torch
 import typer
 
 from matting_cli.console import stdout
 from matting_cli.errors import PpidError, UsageError
-from matting_cli.infer.onnx_export import DEFAULT_OPSET, MIN_ONNX_SIDE, export_onnx
-from matting_cli.model_files import load_model_file
 from matting_cli.paths import DEFAULT_STUDENT
+
+if TYPE_CHECKING:
+    import torch
+
+# infer/onnx_export.py's DEFAULT_OPSET, repeated so that building the command's options does not
+# import torch; tests/test_cli_startup.py checks that the two agree.
+DEFAULT_OPSET = 17
 
 
 class ExportFormat(str, Enum):
@@ -24,7 +27,9 @@ class ExportFormat(str, Enum):
 
 def _check_with_onnxruntime(model: torch.nn.Module, path: Path) -> float:
     """Max |ONNX Runtime - PyTorch| on a random odd-sized image: the exported graph is proven, not assumed."""
+    import numpy as np
     import onnxruntime
+    import torch
 
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     image = torch.rand(1, 3, 45, 67, generator=torch.Generator().manual_seed(0))
@@ -47,6 +52,9 @@ def export_command(
         raise UsageError(f"{out_path}: the output file should end in .onnx")
     if importlib.util.find_spec("onnx") is None:
         raise PpidError("ONNX export needs the onnx package: pip install 'ppid[onnx]' (onnx + onnxruntime)")
+    from matting_cli.infer.onnx_export import MIN_ONNX_SIDE, export_onnx
+    from matting_cli.model_files import load_model_file
+
     weights_path = weights or DEFAULT_STUDENT
     if weights is None and not DEFAULT_STUDENT.is_file():
         raise PpidError(f"{DEFAULT_STUDENT}: no default student weights are shipped in this checkout; pass --weights PATH")

@@ -9,15 +9,16 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import typer
 
-from matting_cli.data.samples import CompositingDataset, SampleConfig
-from matting_cli.data.sources import (MattingSource, background_folders, check_foreground_sizes, combine_sources,
-                                      fg_alpha_source, image_alpha_source)
 from matting_cli.errors import UsageError
 from matting_cli.train import TrainConfig, load_config, load_run_config
+
+if TYPE_CHECKING:
+    from matting_cli.data.samples import CompositingDataset
+    from matting_cli.data.sources import MattingSource
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,6 +111,8 @@ def make_config(
 
 def photo_folder_pairs(config: MattingRunConfig) -> list[tuple[Path, Path]]:
     """(photos, alphas) folders, paired by position; unequal counts are a usage error."""
+    from matting_cli.data.sources import background_folders
+
     photos, alphas = background_folders(config.photo_dir), background_folders(config.photo_alpha_dir)
     if len(photos) != len(alphas):
         raise UsageError(f"--photo-dir is given {len(photos)} time(s) and --photo-alpha-dir {len(alphas)}: "
@@ -118,6 +121,8 @@ def photo_folder_pairs(config: MattingRunConfig) -> list[tuple[Path, Path]]:
 
 
 def build_source(config: MattingRunConfig) -> MattingSource:
+    from matting_cli.data.sources import check_foreground_sizes, combine_sources, fg_alpha_source, image_alpha_source
+
     layouts = [bool(config.fg_dir or config.alpha_dir), bool(config.image_alpha_dir), bool(config.adobe_root)]
     photo_pairs = photo_folder_pairs(config)
     if sum(layouts) > 1 or (sum(layouts) == 0 and not photo_pairs):
@@ -143,6 +148,8 @@ def build_source(config: MattingRunConfig) -> MattingSource:
 
 
 def build_dataset(config: MattingRunConfig) -> CompositingDataset:
+    from matting_cli.data.samples import CompositingDataset, SampleConfig  # torch: imported when a run starts
+
     sample_config = SampleConfig(
         size=config.crop,
         seed=config.seed,
