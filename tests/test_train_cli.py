@@ -179,3 +179,37 @@ def test_photo_folders_train_alone_or_added_to_another_layout(data, tmp_path, ca
     unpaired = _args(data, tmp_path / "unpaired", "--role", "baseline", "--photo-dir", str(photos))
     assert run_cli(unpaired) == 2
     assert "--photo-alpha-dir" in capsys.readouterr().err and not (tmp_path / "unpaired").exists()
+
+
+def test_sigterm_stops_the_run_after_its_step_with_a_checkpoint_one_line_and_exit_143(data, tmp_path, capsys):
+    import signal
+    import threading
+    import time
+
+    out = tmp_path / "run"
+    args = _args(data, out, "--role", "baseline", "--set", "checkpoint_minutes=0")
+    args[args.index("--iters") + 1] = "8"
+    caught_outside = []
+    # Should the run end before the signal is sent, the signal lands here instead of ending pytest.
+    previous = signal.signal(signal.SIGTERM, lambda number, frame: caught_outside.append(number))
+
+    def terminate_after_the_first_step():
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not ((out / "log.jsonl").exists() and (out / "log.jsonl").read_text()):
+            time.sleep(0.01)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    sender = threading.Thread(target=terminate_after_the_first_step, daemon=True)
+    try:
+        sender.start()
+        code = run_cli(args)
+        sender.join()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert not caught_outside and code == 128 + signal.SIGTERM
+    step = json.loads((out / "checkpoint.json").read_text())["step"]
+    assert 1 <= step < 8 and not (out / "model.safetensors").exists()
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines == [f"stopped by SIGTERM at step {step} of 8; checkpoint written in {out}; continue with --resume"]
+    assert run_cli(["train", "--out", str(out), "--resume", "-q"]) == 0
+    assert read_model_info(out / "model.safetensors").card["iterations"] == 8

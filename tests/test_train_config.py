@@ -40,6 +40,7 @@ def test_toml_then_overrides(tmp_path):
         ("iters = [\n", [], r"preset.toml: not valid TOML"),
         ("", ["amp=fp8"], r"amp must be one of none, bf16, fp16"),
         ("", ["lr=-1"], r"lr must be >= 0"),
+        ("", ["checkpoint_minutes=-0.5"], r"checkpoint_minutes must be >= 0"),
         ("", ["noequals"], r"expected key=value"),
     ],
 )

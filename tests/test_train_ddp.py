@@ -99,3 +99,35 @@ def test_two_gloo_processes_match_one_process(tmp_path):
     assert json.loads((tmp_path / "ddp" / "config.json").read_text())["world_size"] == 2
     checkpoint = load_file(str(tmp_path / "ddp" / "checkpoint.safetensors"))
     assert {"rng.rank0.torch_cpu", "rng.rank1.torch_cpu"} <= checkpoint.keys()  # each rank's streams
+
+
+def _rank_one_signalled(rank: int, world_size: int, port: int, run_dir: str) -> None:
+    """Only rank 1 receives SIGTERM, during its second step; each rank records how its run ended."""
+    import signal
+
+    from tests.test_train_toys import teacher_step
+
+    os.environ.update(
+        RANK=str(rank), WORLD_SIZE=str(world_size), LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port)
+    )
+    torch.set_num_threads(1)
+    calls = []
+
+    def step(model, batch):
+        calls.append(1)
+        if rank == 1 and len(calls) == 2:
+            signal.raise_signal(signal.SIGTERM)
+        return teacher_step(model, batch)
+
+    result = run(Path(run_dir), iters=6, checkpoint_every=1000, batch_size=4, step_fn=step, **MODEL)
+    Path(run_dir, f"ended-rank{rank}.json").write_text(json.dumps([result.step, result.stopped_by]))
+
+
+def test_a_signal_to_one_rank_stops_every_rank_at_the_same_step_with_one_checkpoint(tmp_path):
+    import signal
+
+    _spawn_two_ranks(tmp_path / "ddp", _rank_one_signalled)  # a rank left waiting would hang here
+    ended = [json.loads((tmp_path / "ddp" / f"ended-rank{rank}.json").read_text()) for rank in (0, 1)]
+    assert ended == [[2, signal.SIGTERM], [2, signal.SIGTERM]]
+    assert json.loads((tmp_path / "ddp" / "checkpoint.json").read_text())["step"] == 2
+    assert not (tmp_path / "ddp" / "model.safetensors").exists()

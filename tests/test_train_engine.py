@@ -11,7 +11,7 @@ from PIL import Image
 from safetensors.torch import load_file
 
 from matting_cli.errors import PpidError
-from matting_cli.train.schedule import poly_lr
+from matting_cli.train.engine import poly_lr
 from tests.test_train_toys import TinyMattingNet, losses_of, run, small_config, teacher_step, one_thread  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -166,7 +166,8 @@ def test_progress_bar_draws_on_a_terminal_only_and_never_when_quiet(tmp_path, mo
     from rich.console import Console
 
     from matting_cli import console
-    from matting_cli.train import StepEvent, train, training_progress
+    from matting_cli.commands.training_console import training_progress
+    from matting_cli.train import StepEvent, train
     from tests.test_train_toys import SyntheticMattingDataset, fresh_model
 
     screen = io.StringIO()
@@ -205,17 +206,36 @@ def test_auto_amp_is_bf16_only_where_the_hardware_has_it(tmp_path, monkeypatch, 
 
 
 def test_bf16_on_a_cpu_that_would_emulate_it_warns_but_runs(tmp_path, monkeypatch, capsys):
+    import warnings
+
     from matting_cli.train import engine
 
     monkeypatch.setattr(engine, "native_bf16", lambda device: False)
-    run(tmp_path / "run", iters=1, checkpoint_every=1, amp="bf16")
-    assert "emulated" in capsys.readouterr().err
-    monkeypatch.setattr(engine, "native_bf16", lambda device: True)
-    run(tmp_path / "native", iters=1, checkpoint_every=1, amp="bf16")
-    assert "emulated" not in capsys.readouterr().err
-    monkeypatch.setattr(engine, "native_bf16", lambda device: False)
-    assert engine.resolve_amp("bf16", torch.device("cpu"), warn=False) == "bf16"  # what ranks > 0 do
-    assert "emulated" not in capsys.readouterr().err
+    with pytest.warns(UserWarning, match="emulated"):
+        run(tmp_path / "run", iters=1, checkpoint_every=1, amp="bf16")
+    assert capsys.readouterr().err == ""  # the library warns; it never prints
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        monkeypatch.setattr(engine, "native_bf16", lambda device: True)
+        run(tmp_path / "native", iters=1, checkpoint_every=1, amp="bf16")
+        monkeypatch.setattr(engine, "native_bf16", lambda device: False)
+        assert engine.resolve_amp("bf16", torch.device("cpu"), warn=False) == "bf16"  # what ranks > 0 do
+
+
+def test_the_command_shows_a_library_warning_as_one_line_above_the_bar(monkeypatch):
+    import io
+    import warnings
+
+    from rich.console import Console
+
+    from matting_cli import console
+    from matting_cli.commands.training_console import training_progress
+
+    screen = io.StringIO()
+    monkeypatch.setattr(console, "stderr", Console(file=screen, width=200))
+    with training_progress(3, quiet=True):
+        warnings.warn("amp=bf16 on this CPU is emulated")
+    assert screen.getvalue() == "warning: amp=bf16 on this CPU is emulated\n"
 
 
 def test_a_run_may_change_its_precision_when_resumed(tmp_path):

@@ -10,8 +10,7 @@ import torch
 
 from matting_cli.errors import PpidError
 from matting_cli.train.curves import log_ticks, nice_ticks, render_curves
-from matting_cli.train.sampler import StepBatchSampler
-from matting_cli.train.seeded_samples import SeededSamples
+from matting_cli.train.sampler import SeededSamples, StepBatchSampler
 from tests.test_train_toys import SyntheticMattingDataset, one_thread  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.usefixtures("one_thread")

@@ -3,7 +3,10 @@
 No tests here: the other test_train_* files import these (and run this module as a script for the
 kill-and-resume test), which is why it lives under a name the brief allows for training tests.
 
-    python -m tests.test_train_toys RUN_DIR --iters N --checkpoint-every K [--resume] [--step-delay S]
+    python -m tests.test_train_toys RUN_DIR --iters N --checkpoint-every K [--checkpoint-minutes M]
+        [--resume] [--step-delay S]
+
+It exits as `ppid train` does when a signal stops the run: status 128 + the signal's number.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import sys
 import time
 from pathlib import Path
 
@@ -115,13 +119,19 @@ def main() -> None:
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("--iters", type=int, required=True)
     parser.add_argument("--checkpoint-every", type=int, required=True)
+    parser.add_argument("--checkpoint-minutes", type=float, default=TrainConfig.checkpoint_minutes)
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--step-delay", type=float, default=0.0)
     args = parser.parse_args()
     # One thread: float reductions then add up in the same order in every process that is compared.
     torch.set_num_threads(1)
     random.seed(12345)  # proves the engine, not this script, decides the RNG streams
-    run(args.run_dir, resume=args.resume, step_delay=args.step_delay, iters=args.iters, checkpoint_every=args.checkpoint_every)
+    result = run(
+        args.run_dir, resume=args.resume, step_delay=args.step_delay, iters=args.iters,
+        checkpoint_every=args.checkpoint_every, checkpoint_minutes=args.checkpoint_minutes,
+    )
+    if result.stopped_by is not None:
+        sys.exit(128 + result.stopped_by)
 
 
 if __name__ == "__main__":

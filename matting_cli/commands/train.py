@@ -14,7 +14,8 @@ from safetensors.torch import load_file
 from matting_cli.commands import training_options as opt
 from matting_cli.console import stderr
 from matting_cli.model_files import save_model_file
-from matting_cli.train import alpha_step, seed_everything, train, training_progress
+from matting_cli.commands.training_console import exit_if_stopped, training_progress
+from matting_cli.train import alpha_step, seed_everything, train
 from matting_cli.train.warm_start import starting_network, warm_start_state
 
 
@@ -107,6 +108,7 @@ def train_command(
     step = alpha_step(teacher_forward if config.role == "teacher" else rgb_forward)
     with training_progress(config.iters, description=f"{config.model} {config.role}", quiet=quiet or rank != 0) as on_step:
         result = train(config, network, dataset, step, out, validate=validator, resume=resume, progress=on_step)
+    exit_if_stopped(result, out, config.iters, is_main=rank == 0)
     if rank == 0:
         label_weights(out, config, result.step)
         if not quiet:

@@ -4,14 +4,11 @@
     seed_everything(config.seed)
     model = create_model(config.model, role=config.role)
     step = alpha_step(lambda m, b: m(torch.cat([b["image"], b["trimap"]], 1)))
-    with training_progress(config.iters) as on_step:
-        result = train(config, model, dataset, step, "runs/dim-teacher", progress=on_step)
+    result = train(config, model, dataset, step, "runs/dim-teacher", progress=print)
 """
 
 from matting_cli.train.config import TrainConfig, load_config, load_run_config, parse_override
-from matting_cli.train.engine import ProgressFn, Validator, train
-from matting_cli.train.events import StepEvent, TrainResult
-from matting_cli.train.progress import training_progress
+from matting_cli.train.engine import ProgressFn, StepEvent, TrainResult, Validator, train
 from matting_cli.train.rng import seed_everything
 from matting_cli.train.steps import StepFn, alpha_step
 
@@ -28,5 +25,4 @@ __all__ = [
     "parse_override",
     "seed_everything",
     "train",
-    "training_progress",
 ]

@@ -23,7 +23,9 @@ ROLES = ("teacher", "baseline", "student")
 # rounding. `amp` is one: autocast is an approximation of the fp32 recipe, and a run resumed on a
 # machine without native bf16 must be able to drop it (emulated bf16 is ~28x slower than fp32 on an
 # AVX2-only CPU). Each stretch's precision is recorded in stretches.jsonl.
-RESUME_MAY_CHANGE = frozenset({"log_every", "val_every", "checkpoint_every", "workers", "device", "curves_log_scale", "amp"})
+RESUME_MAY_CHANGE = frozenset(
+    {"log_every", "val_every", "checkpoint_every", "checkpoint_minutes", "workers", "device", "curves_log_scale", "amp"}
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,6 +50,7 @@ class TrainConfig:
     log_every: int = 10
     val_every: int = 1000  # 0 = validate only at the end (when a validator is given)
     checkpoint_every: int = 1000
+    checkpoint_minutes: float = 2.0  # also checkpoint when this much wall time passed since the last; 0 = off
     workers: int = 4  # DataLoader worker processes per rank
     device: str = "auto"  # auto (cuda > mps > cpu), cpu, cuda, cuda:N, mps
     curves_log_scale: bool = True  # loss axis of curves.png
@@ -65,7 +68,7 @@ def validate_config(config: TrainConfig) -> None:
     for name in positive:
         if getattr(config, name) <= 0:
             raise PpidError(f"config: {name} must be > 0 (got {getattr(config, name)})")
-    non_negative = ("lr", "momentum", "weight_decay", "poly_power", "grad_clip", "val_every", "workers")
+    non_negative = ("lr", "momentum", "weight_decay", "poly_power", "grad_clip", "val_every", "checkpoint_minutes", "workers")
     for name in non_negative:
         if getattr(config, name) < 0:
             raise PpidError(f"config: {name} must be >= 0 (got {getattr(config, name)})")

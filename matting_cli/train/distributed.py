@@ -62,14 +62,21 @@ def init_process_group(context: DistContext, device: torch.device) -> bool:
     return True
 
 
-def mean_across_ranks(values: dict[str, torch.Tensor], context: DistContext) -> dict[str, float]:
-    """Each scalar averaged over the ranks (one all-reduce for all of them), as Python floats."""
+def mean_across_ranks(
+    values: dict[str, torch.Tensor], context: DistContext, votes: tuple[bool, ...] = ()
+) -> tuple[dict[str, float], tuple[bool, ...]]:
+    """Each scalar averaged over the ranks, as Python floats, and each vote True where any rank
+    voted for it: one all-reduce for all of them. The votes ride along because ranks that disagree
+    on whether to checkpoint or stop would deadlock, and a separate collective would add a second
+    host sync to every step."""
     names = list(values)
-    stacked = torch.stack([values[name].detach().float().reshape(()) for name in names])
+    scalars = [values[name].detach().float().reshape(()) for name in names]
+    stacked = torch.stack(scalars + [torch.tensor(float(vote), device=scalars[0].device) for vote in votes])
     if context.enabled:
         dist.all_reduce(stacked, op=dist.ReduceOp.SUM)
-        stacked = stacked / context.world_size
-    return dict(zip(names, stacked.tolist()))
+        stacked = torch.cat([stacked[: len(names)] / context.world_size, stacked[len(names) :]])
+    reduced = stacked.tolist()  # the one host sync
+    return dict(zip(names, reduced[: len(names)])), tuple(total > 0 for total in reduced[len(names) :])
 
 
 def broadcast_from_main(obj: Any, context: DistContext, device: torch.device) -> Any:

@@ -3,15 +3,23 @@
 One function, `train`, read top to bottom: set up (device, process group, run folder, resume),
 then one loop of optimizer steps, each followed by whatever is due (log, validation, checkpoint),
 then the final weights. The step function supplies the losses; everything else is here.
+
+A checkpoint is due every `checkpoint_every` steps and whenever `checkpoint_minutes` of wall time
+passed since the last one, so a crash loses at most a few minutes whatever the step count. SIGINT or
+SIGTERM ends the run early but cleanly: the current step finishes, is checkpointed, and `train`
+returns with `stopped_by` set (a second signal acts at once). The engine never prints: it warns
+through `warnings` and reports steps through the `progress` callback.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import math
-import sys
+import signal
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Callable
 
@@ -37,20 +45,47 @@ from matting_cli.train.distributed import (
     init_process_group,
     mean_across_ranks,
 )
-from matting_cli.train.events import StepEvent, TrainResult
 from matting_cli.train.provenance import git_state, library_versions
 from matting_cli.train.rng import capture_rng_state, restore_rng_state, seed_everything
 from matting_cli.train.run_logs import JsonlLog
-from matting_cli.train.sampler import StepBatchSampler, derive_seed
-from matting_cli.train.schedule import poly_lr
-from matting_cli.train.seeded_samples import SeededSamples
+from matting_cli.train.sampler import SeededSamples, StepBatchSampler, derive_seed
 from matting_cli.train.steps import StepFn
+from matting_cli.train.stop_signals import StopSignals, ignore_stop_signals
 
 CHECKPOINT_FORMAT = "ppid-train-checkpoint/1"
 # Domain tags for derive_seed, distinct from the sampler's (0: permutations, 1: augmentation).
 _LOADER_SEED, _NEW_RANK_SEED = 2, 3
 Validator = Callable[[nn.Module], dict[str, float]]
+
+
+@dataclasses.dataclass(frozen=True)
+class StepEvent:
+    """Sent to the progress callback after every optimizer step (rank 0 only)."""
+
+    step: int  # optimizer steps done, 1-based
+    total_steps: int
+    losses: dict[str, float]  # every term the step function returned, averaged over ranks
+    lr: float  # the learning rate this step used
+    images_per_s: float  # global images per second since the previous step
+
+
 ProgressFn = Callable[[StepEvent], None]
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainResult:
+    run_dir: Path
+    step: int  # the last step done: config.iters, or where a signal stopped the run
+    losses: dict[str, float]  # of the last step run in this call; empty when there was nothing to run
+    model_path: Path  # RUN_DIR/model.safetensors, written only when the run reached config.iters
+    stopped_by: int | None = None  # SIGINT or SIGTERM: the run checkpointed at `step` and stopped early
+
+
+def poly_lr(base_lr: float, step: int, total_steps: int, power: float) -> float:
+    """The paper's schedule (SPEC §6), lr × (1 − step/total_steps)^power for 0-based `step`: base_lr
+    at step 0, → 0 at the end. A pure function of the step, so the scheduler state a checkpoint needs
+    is the step number and three constants, and a resumed run cannot drift from an uninterrupted one."""
+    return base_lr * (1.0 - step / total_steps) ** power
 
 
 def train(
@@ -72,6 +107,8 @@ def train(
     `validate(model)` (rank 0, eval mode, no grad) returns metrics to log. With `resume`, the run in
     `run_dir` continues from its last checkpoint (or from scratch if it never wrote one); without it,
     `run_dir` must not hold a run. Under torchrun every rank calls this with the same arguments.
+    `progress(event)` is called on rank 0 after every step. A SIGINT or SIGTERM stops the run after
+    its current step with a checkpoint and no final weights; the result's `stopped_by` names it.
     """
     context = context_from_env()
     device = resolve_device(config.device, context.local_rank, source="config: device")
@@ -106,8 +143,11 @@ def resolve_amp(name: str, device: torch.device, warn: bool = True) -> str:
     if warn and name == "bf16" and device.type == "cpu" and not native_bf16(device):
         # A warning, not an error: the run is correct, only slow, and tests of the bf16 path must run
         # on any CPU.
-        print("warning: amp=bf16 on this CPU is emulated (no AVX512-BF16 or AMX) and far slower than fp32; "
-              "use --amp auto or --amp none (a resumed run may change it)", file=sys.stderr)
+        warnings.warn(
+            "amp=bf16 on this CPU is emulated (no AVX512-BF16 or AMX) and far slower than fp32; "
+            "use --amp auto or --amp none (a resumed run may change it)",
+            stacklevel=2,
+        )
     return name
 
 
@@ -183,56 +223,75 @@ def _train(config, model, dataset, step_fn, run_dir, validate, resume, progress,
     last_checkpoint = start_step if meta else None
     values: dict[str, float] = {}
     step = start_step
+    stopped_by: int | None = None
     trained.train()
     window_seconds, window_images = 0.0, 0  # speed since the last log line
     tick = time.perf_counter()
+    checkpoint_seconds = config.checkpoint_minutes * 60
+    checkpointed_at = time.monotonic()
     model_path = run_dir / "model.safetensors"
     opencv_threads = _limit_opencv_threads(config.workers > 0)
     try:
-        for step_index, batch in zip(range(start_step, config.iters), loader):
-            lr = poly_lr(config.lr, step_index, config.iters, config.poly_power)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            batch = _to_device(batch, device, use_channels_last)
-            batch["progress"] = step_index / config.iters  # for terms on a schedule (steps.py)
-            with autocast:
-                losses = step_fn(trained, batch)
-            if "total" not in losses:
-                raise ValueError(f"the step function returned {sorted(losses)}; it must include 'total'")
-            values = mean_across_ranks(losses, context)  # also what makes every rank stop together
-            step = step_index + 1
-            _stop_if_not_finite(values, step, last_checkpoint, run_dir)
+        with StopSignals() as signals:
+            for step_index, batch in zip(range(start_step, config.iters), loader):
+                lr = poly_lr(config.lr, step_index, config.iters, config.poly_power)
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
+                batch = _to_device(batch, device, use_channels_last)
+                batch["progress"] = step_index / config.iters  # for terms on a schedule (steps.py)
+                with autocast:
+                    losses = step_fn(trained, batch)
+                if "total" not in losses:
+                    raise ValueError(f"the step function returned {sorted(losses)}; it must include 'total'")
+                clock_due = checkpoint_seconds > 0 and time.monotonic() - checkpointed_at >= checkpoint_seconds
+                votes = (signals.received == signal.SIGINT, signals.received == signal.SIGTERM, clock_due)
+                # The same all-reduce makes every rank stop together on a bad loss, checkpoint together
+                # when any rank's clock says so, and stop together when any rank was signalled.
+                values, (sigint, sigterm, clock_due) = mean_across_ranks(losses, context, votes)
+                step = step_index + 1
+                _stop_if_not_finite(values, step, last_checkpoint, run_dir)
 
-            scaler.scale(losses["total"]).backward()
-            if config.grad_clip > 0:
-                scaler.unscale_(optimizer)  # clip the true gradients, not the fp16-scaled ones
-                torch.nn.utils.clip_grad_norm_(trainable, config.grad_clip)
-            scaler.step(optimizer)
-            scaler.update()
-            optimizer.zero_grad(set_to_none=True)
+                scaler.scale(losses["total"]).backward()
+                if config.grad_clip > 0:
+                    scaler.unscale_(optimizer)  # clip the true gradients, not the fp16-scaled ones
+                    torch.nn.utils.clip_grad_norm_(trainable, config.grad_clip)
+                scaler.step(optimizer)
+                scaler.update()
+                optimizer.zero_grad(set_to_none=True)
 
-            # Speed counts loading + step time; validation and checkpoints are left out.
-            step_seconds = max(time.perf_counter() - tick, 1e-9)
-            window_seconds += step_seconds
-            window_images += config.batch_size
-            if context.is_main:
-                if step % config.log_every == 0 or step == config.iters:
-                    speed = window_images / window_seconds
-                    train_log.append({"step": step, "lr": lr, "loss": values, "images_per_s": speed})
-                    window_seconds, window_images = 0.0, 0
-                if progress is not None:
-                    progress(StepEvent(step, config.iters, values, lr, config.batch_size / step_seconds))
-
-            if validate is not None and ((config.val_every and step % config.val_every == 0) or step == config.iters):
+                # Speed counts loading + step time; validation and checkpoints are left out.
+                step_seconds = max(time.perf_counter() - tick, 1e-9)
+                window_seconds += step_seconds
+                window_images += config.batch_size
                 if context.is_main:
-                    val_log.append({"step": step, "metrics": _run_validation(validate, model, device)})
-            if step % config.checkpoint_every == 0 or step == config.iters:
-                _save(config, run_dir, step, model, optimizer, scaler, sampler, context, device, train_log, val_log)
-                last_checkpoint = step
-            tick = time.perf_counter()
+                    if step % config.log_every == 0 or step == config.iters:
+                        speed = window_images / window_seconds
+                        train_log.append({"step": step, "lr": lr, "loss": values, "images_per_s": speed})
+                        window_seconds, window_images = 0.0, 0
+                    if progress is not None:
+                        progress(StepEvent(step, config.iters, values, lr, config.batch_size / step_seconds))
+
+                if validate is not None and ((config.val_every and step % config.val_every == 0) or step == config.iters):
+                    if context.is_main:
+                        val_log.append({"step": step, "metrics": _run_validation(validate, model, device)})
+                # One process needs no agreement, so it takes a signal that came during this step's
+                # backward too; ranks act on the signals they all saw at the all-reduce.
+                if context.enabled:
+                    stop_signal = signal.SIGINT if sigint else signal.SIGTERM if sigterm else None
+                else:
+                    stop_signal = signals.received
+                if stop_signal is not None and step < config.iters:
+                    stopped_by = stop_signal
+                if step % config.checkpoint_every == 0 or step == config.iters or clock_due or stopped_by is not None:
+                    _save(config, run_dir, step, model, optimizer, scaler, sampler, context, device, train_log, val_log)
+                    last_checkpoint = step
+                    checkpointed_at = time.monotonic()
+                if stopped_by is not None:
+                    break
+                tick = time.perf_counter()
 
         # --- the end: final weights (idempotent when resuming a finished run) ---------------------
-        if context.is_main:
+        if context.is_main and stopped_by is None:
             write_safetensors(model_path, state.model_tensors(model))
             write_curves(run_dir / "curves.png", train_log.records, val_log.records, config.curves_log_scale)
     finally:
@@ -240,7 +299,7 @@ def _train(config, model, dataset, step_fn, run_dir, validate, resume, progress,
         for log in (train_log, val_log):
             if log is not None:
                 log.close()
-    return TrainResult(run_dir=run_dir, step=step, losses=values, model_path=model_path)
+    return TrainResult(run_dir=run_dir, step=step, losses=values, model_path=model_path, stopped_by=stopped_by)
 
 
 # --- helpers, in the order the loop meets them ----------------------------------------------------
@@ -300,6 +359,7 @@ def _one_thread_per_worker(worker_id: int) -> None:
     OpenCV is not touched here: cv2.setNumThreads inside a forked child hangs once the parent has
     used OpenCV's pool. `_limit_opencv_threads` sets it in the parent before the fork instead."""
     torch.set_num_threads(1)
+    ignore_stop_signals()  # the main process finishes its step, checkpoints and stops the workers
 
 
 def _limit_opencv_threads(forking: bool) -> int | None:
