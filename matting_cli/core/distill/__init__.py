@@ -1,4 +1,4 @@
-"""PPID distillation (paper §3.1-3.2, SPEC §3-4): the GC block, CLSD, ALD and the student objective.
+"""PPID distillation (paper §3.1-3.2): the GC block, CLSD, ALD and the student objective.
 
     from matting_cli.core.distill import DistillSettings, DistillationModel, table5_weights
     objective = DistillationModel(create_model("indexnet", "student"), DistillSettings(table5_weights("indexnet")))

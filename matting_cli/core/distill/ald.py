@@ -1,4 +1,4 @@
-"""Attention-guided Local Distillation, L_ALD (paper Eq. 5-9, SPEC §4).
+"""Attention-guided Local Distillation, L_ALD (paper Eq. 5-9).
 
     R_ij      = 1 where the trimap is unknown (128), at the feature's resolution     (Eq. 5)
     M^s(z)    = softmax over the H·W positions of z / T                            (Eq. 6)
@@ -8,11 +8,12 @@
 
 z is the CBAM spatial-gate logit conv7x7([AP_c(F); MP_c(F)]) that every tapped stage of both
 networks carries (models/spatial_gate.py): the frozen teacher's z gives M^s_T, the student's gives
-M^s_S. By default z is standardised per image before Eq. 6 (ATTENTION_LOGITS says why). Sums run over C, H, W and the batch mean is taken (SPEC §5). The LD ablation is the same
-feature loss with a uniform attention M ≡ 1/(H·W) and no attention loss. (SPEC reads M ≡ 1, but a
-softmax map sums to 1 over the H·W cells, so M ≡ 1 would weigh the same feature gap H·W times more
-than ALD at the same α - 1600x at stride 8 of a 320 crop - and the ablation would compare loss scales,
-not attention against none. The uniform map has ALD's total weight, spread evenly.)
+M^s_S. By default z is standardised per image before Eq. 6 (ATTENTION_LOGITS says why). Sums run
+over C, H, W and the batch mean is taken. The LD ablation is the same feature loss with a uniform
+attention M ≡ 1/(H·W) and no attention loss. (M ≡ 1 would weigh the same feature gap H·W times more
+than ALD at the same α, since a softmax map sums to 1 over the H·W cells - 1600x at stride 8 of a
+320 crop - and the ablation would compare loss scales, not attention against none. The uniform map
+has ALD's total weight, spread evenly.)
 
 `ald_terms` dispatches to the reference code below ("torch") or to the fused Triton kernel
 (`kernels/ald_triton.py`, "triton"), which computes the same values and gradients.
@@ -33,7 +34,7 @@ def transition_mask(trimap: torch.Tensor, stride: int) -> torch.Tensor:
     `trimap` is N x 1 x H x W in [0, 1] (unknown = 128/255), at the network input's size. It is
     padded exactly as the models pad their input (reflect, bottom/right, to a multiple of 32), so
     cell (i, j) covers the same pixels as the feature's cell (i, j); a cell is transition when any of
-    its stride x stride pixels is (max-pooling, SPEC §4).
+    its stride x stride pixels is (max-pooling).
     """
     _, _, unknown = trimap_regions(pad_to_multiple(trimap.float()))
     unknown = unknown.float()

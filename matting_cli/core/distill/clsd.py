@@ -1,4 +1,4 @@
-"""Cross-Level Semantic Distillation, L_CLSD (paper Eq. 3-4, SPEC §3).
+"""Cross-Level Semantic Distillation, L_CLSD (paper Eq. 3-4).
 
     L_CLSD = λ1 Σ_n ‖Gc_T(F_n^T) − Gc_S(F̄_n^S)‖²                     (same layer)
            + λ2 Σ_n ‖Gc_T(F_n^T) − Gc_S(f3x3(F̄_{n−1}^S))‖²           (cross layer, n ≥ 2)
@@ -9,7 +9,7 @@ as "cross_layer", so this module only compares tensors.
 
 Gc_T and Gc_S are separate GC blocks per layer (one for the teacher side, one for the student side,
 as in FGD); the cross-layer input f3x3(F̄_{n−1}) has layer n's shape and goes through layer n's
-student-side block. ‖·‖² is averaged over C, H, W, where Eq. 3 read literally sums (SPEC §5): with
+student-side block. ‖·‖² is averaged over C, H, W, where Eq. 3 read literally sums: with
 Table 5's λ1 = 0.2, λ2 = 1.0 the sum is ~10^5 times L_alpha at a 320 crop and the paper's SGD recipe
 (lr 0.01) diverges to NaN in two steps, while the mean puts every layer's term on the scale of one
 squared feature difference, next to L_alpha, which is what weights of 0.2 and 1.0 imply. The batch

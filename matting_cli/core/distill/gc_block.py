@@ -1,4 +1,4 @@
-"""The Global Context block Gc(F) that CLSD compares features through (paper Eq. 2, SPEC §3).
+"""The Global Context block Gc(F) that CLSD compares features through (paper Eq. 2).
 
     Gc(F) = F + W_v2 · ReLU(LN(W_v1 · Σ_j softmax_j(W_k F_j) · F_j))
 

@@ -1,4 +1,4 @@
-"""The PPID student objective: L = L_alpha + γ (L_CLSD + L_ALD) (paper Eq. 10, 18; SPEC §5).
+"""The PPID student objective: L = L_alpha + γ (L_CLSD + L_ALD) (paper Eq. 10, 18).
 
 `DistillationModel` wraps the student and the training-only GC blocks in one module, so the
 training engine optimises (and checkpoints) both, and its forward returns the loss terms. The frozen

@@ -1,9 +1,9 @@
 """The knobs of the PPID objective: ablation modes, loss weights (paper Table 5) and layers.
 
-Ablations (paper §4.4, Tables 3-4; SPEC §3-4):
+Ablations (paper §4.4, Tables 3-4):
 - semantic: "clsd" (same-layer λ1 term + cross-layer λ2 term), "sd" (only the λ1 term), "none".
 - local:    "ald" (attention-weighted feature loss + attention loss), "ld" (the feature loss with
-            M ≡ 1 and no attention loss), "none".
+            a uniform map M ≡ 1/(H·W) and no attention loss), "none".
 The student keeps its architecture in every setting (role "student", with the cross-layer convs
 whose F̄_n feed its decoder): the ablations switch loss terms, not networks.
 """
@@ -19,9 +19,9 @@ from matting_cli.errors import PpidError
 SEMANTIC_MODES = ("clsd", "sd", "none")
 LOCAL_MODES = ("ald", "ld", "none")
 
-# Eq. 6: T is not given by the paper; 0.5 is FGD's value (SPEC §4).
+# Eq. 6: T is not given by the paper; 0.5 is FGD's value.
 DEFAULT_TEMPERATURE = 0.5
-# SPEC §3: every encoder stage F_1..F_5; SPEC §4: the decoder stages that carry local detail.
+# CLSD: every encoder stage F_1..F_5 (Eq. 3); ALD: the decoder stages that carry local detail.
 DEFAULT_CLSD_LAYERS = ("encoder.s2", "encoder.s4", "encoder.s8", "encoder.s16", "encoder.s32")
 DEFAULT_ALD_LAYERS = ("decoder.s8", "decoder.s4", "decoder.s2")
 
