@@ -48,10 +48,10 @@ def _loss_precision(tensor: torch.Tensor) -> torch.Tensor:
 
 # What Eq. 6's softmax reads. "raw": the gate logits z, as the paper writes it. "standardized" (the
 # default): z shifted and scaled per image to zero mean and unit std over the positions. Why: a trained
-# teacher's decoder gate logits span only ~0.1-0.4 within an image, so softmax(z / 0.5) is nearly
-# uniform - it covers 84-96% of the positions and gives the transition band no more than its area
-# share, and ALD degenerates into LD. On unit-std logits the map's peak is set by T alone, the same
-# for every tap and teacher (bench/ald_attention.py measures both). Both maps, teacher's and
+# teacher's decoder gate logits vary little within an image, so softmax(z / 0.5) is nearly uniform -
+# it covers 92-99% of the positions, gives the transition band about its area share, and ALD
+# degenerates into LD. On unit-std logits the map's spread follows T and the shape of the logits'
+# distribution, not their scale (bench/ald_attention.py measures both forms). Both maps, teacher's and
 # student's, are formed the same way, so L_ALD^a asks the student to rank positions as the teacher
 # does, not to copy the scale of its gate logits, which also sets how far its gates open.
 ATTENTION_LOGITS = ("standardized", "raw")
