@@ -7,16 +7,10 @@ from enum import Enum
 from pathlib import Path
 from typing import List, Optional
 
-import torch
 import typer
-from safetensors.torch import load_file
 
 from matting_cli.commands import training_options as opt
 from matting_cli.console import stderr
-from matting_cli.model_files import save_model_file
-from matting_cli.commands.training_console import exit_if_stopped, training_progress
-from matting_cli.train import alpha_step, seed_everything, train
-from matting_cli.train.warm_start import starting_network, warm_start_state
 
 
 class ModelName(str, Enum):
@@ -32,6 +26,8 @@ class TrainRole(str, Enum):
 
 def teacher_forward(model, batch):
     """A teacher sees RGB and the trimap as one 4-channel tensor (the models' input contract)."""
+    import torch
+
     return model(torch.cat([batch["image"], batch["trimap"]], dim=1))
 
 
@@ -42,6 +38,10 @@ def rgb_forward(model, batch):
 def label_weights(run_dir: Path, config: opt.MattingRunConfig, step: int) -> None:
     """Give RUN_DIR/model.safetensors its identity (model, role, card), so `ppid matte --weights` and
     `ppid distill --teacher` can load it with nothing else."""
+    from safetensors.torch import load_file
+
+    from matting_cli.model_files import save_model_file
+
     path = run_dir / "model.safetensors"
     card = {
         "data": config.train_data,
@@ -81,6 +81,11 @@ def train_command(
     quiet: bool = opt.QUIET,
 ) -> None:
     """Train a trimap-based teacher or a trimap-free baseline with the alpha loss (SPEC §5-6)."""
+    # Imported here, not at the top: building the CLI (and `ppid --help`) must not load torch.
+    from matting_cli.commands.training_console import exit_if_stopped, training_progress
+    from matting_cli.train import alpha_step, seed_everything, train
+    from matting_cli.train.warm_start import starting_network, warm_start_state
+
     given = opt.given_options(
         model=model, role=role, fg_dir=fg_dir, alpha_dir=alpha_dir, image_alpha_dir=image_alpha_dir,
         adobe_root=adobe_root, photo_dir=photo_dir, photo_alpha_dir=photo_alpha_dir, bg_dir=bg_dir, val_dir=val_dir,

@@ -1,28 +1,54 @@
 """The training engine shared by `ppid train` and `ppid distill` (docs/TRAINING.md).
 
-    config = load_config("configs/dim_teacher.toml", ["iters=2000", "batch_size=16"])
+    config = load_config("configs/paper_dim.toml", ["iters=2000", "batch_size=16"])
     seed_everything(config.seed)
     model = create_model(config.model, role=config.role)
     step = alpha_step(lambda m, b: m(torch.cat([b["image"], b["trimap"]], 1)))
     result = train(config, model, dataset, step, "runs/dim-teacher", progress=print)
+
+The names below are imported on first use (PEP 562 `__getattr__`), so reading a config, which the
+CLI does before it knows whether it will train, does not load torch.
 """
 
-from matting_cli.train.config import TrainConfig, load_config, load_run_config, parse_override
-from matting_cli.train.engine import ProgressFn, StepEvent, TrainResult, Validator, train
-from matting_cli.train.rng import seed_everything
-from matting_cli.train.steps import StepFn, alpha_step
+from __future__ import annotations
 
-__all__ = [
-    "ProgressFn",
-    "StepEvent",
-    "StepFn",
-    "TrainConfig",
-    "TrainResult",
-    "Validator",
-    "alpha_step",
-    "load_config",
-    "load_run_config",
-    "parse_override",
-    "seed_everything",
-    "train",
-]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# Public name -> the module that defines it.
+_LAZY_EXPORTS = {
+    "TrainConfig": "matting_cli.train.config",
+    "load_config": "matting_cli.train.config",
+    "load_run_config": "matting_cli.train.config",
+    "parse_override": "matting_cli.train.config",
+    "ProgressFn": "matting_cli.train.engine",
+    "Validator": "matting_cli.train.engine",
+    "train": "matting_cli.train.engine",
+    "StepEvent": "matting_cli.train.engine",
+    "TrainResult": "matting_cli.train.engine",
+    "seed_everything": "matting_cli.train.rng",
+    "StepFn": "matting_cli.train.steps",
+    "alpha_step": "matting_cli.train.steps",
+}
+
+__all__ = sorted(_LAZY_EXPORTS)
+
+if TYPE_CHECKING:
+    from matting_cli.train.config import TrainConfig, load_config, load_run_config, parse_override
+    from matting_cli.train.engine import ProgressFn, StepEvent, TrainResult, Validator, train
+    from matting_cli.train.rng import seed_everything
+    from matting_cli.train.steps import StepFn, alpha_step
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY_EXPORTS.get(name)
+    if module is None:
+        # AttributeError lets `from matting_cli.train import engine` fall back to importing the submodule.
+        raise AttributeError(f"module 'matting_cli.train' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY_EXPORTS})
