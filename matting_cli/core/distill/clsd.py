@@ -28,9 +28,9 @@ import torch
 # Why it exists: under "mse" the cheapest way for a student to approach a teacher feature it does not
 # correlate with is to shrink its own, and its spatial gates make that one bias away - the CPU
 # students closed encoder.s2's gate to sigmoid(z) ~ 1e-9 and cut their encoder off from the image.
-# Under "pearson" a dead channel costs what an unrelated one does, so
-# shrinking never pays. (Standardizing both sides and then taking the MSE would not do: a channel
-# shrunk below the variance's eps costs 1, an unrelated one 2.)
+# Under "pearson" a dead channel costs what an unrelated one does, so shrinking never pays.
+# (Standardizing both sides and then taking the MSE would not do: a channel shrunk below the
+# variance's eps costs 1, an unrelated one 2.)
 CLSD_DISTANCES = ("mse", "pearson")
 # Added to each side's variance per value (BatchNorm's eps): a dead channel gets correlation 0, not
 # 0/0, and a bounded gradient. The student's cross-layer projections start exactly at zero; with a
