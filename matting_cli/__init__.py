@@ -20,7 +20,8 @@ _LAZY_EXPORTS = {
 __all__ = ["__version__", *_LAZY_EXPORTS]
 
 if TYPE_CHECKING:
-    from matting_cli.infer.matter import Matter, load_matter
+    # `name as name` marks a re-export for type checkers and linters.
+    from matting_cli.infer.matter import Matter as Matter, load_matter as load_matter
 
 
 def __getattr__(name: str) -> Any:

@@ -34,10 +34,13 @@ _LAZY_EXPORTS = {
 __all__ = sorted(_LAZY_EXPORTS)
 
 if TYPE_CHECKING:
-    from matting_cli.train.config import TrainConfig, load_config, load_run_config, parse_override
-    from matting_cli.train.engine import ProgressFn, StepEvent, TrainResult, Validator, train
-    from matting_cli.train.rng import seed_everything
-    from matting_cli.train.steps import StepFn, alpha_step
+    # `name as name` marks a re-export for type checkers and linters.
+    from matting_cli.train.config import (TrainConfig as TrainConfig, load_config as load_config,
+                                          load_run_config as load_run_config, parse_override as parse_override)
+    from matting_cli.train.engine import (ProgressFn as ProgressFn, StepEvent as StepEvent, TrainResult as TrainResult,
+                                          Validator as Validator, train as train)
+    from matting_cli.train.rng import seed_everything as seed_everything
+    from matting_cli.train.steps import StepFn as StepFn, alpha_step as alpha_step
 
 
 def __getattr__(name: str) -> Any:
