@@ -152,7 +152,7 @@ def test_compact_samples_carry_the_same_effects(source):
 def test_run_config_field_default_override_and_presets(tmp_path):
     from pathlib import Path
 
-    from matting_cli.commands.training_options import MattingRunConfig, build_dataset
+    from matting_cli.train.run_config import MattingRunConfig, build_dataset
     from matting_cli.train import load_config
 
     assert MattingRunConfig().camera_effects is False  # old config.json files resume unchanged

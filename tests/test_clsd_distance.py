@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from matting_cli.commands.distill import DistillConfig
+from matting_cli.train.distill_config import DistillConfig
 from matting_cli.core.distill.clsd import clsd_terms, pearson_distance
 from matting_cli.errors import PpidError
 

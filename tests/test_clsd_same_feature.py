@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 import torch
 
-from matting_cli.commands.distill import DistillConfig
+from matting_cli.train.distill_config import DistillConfig
 from matting_cli.core.distill import DistillationModel, DistillSettings, table5_weights
 from matting_cli.core.distill.clsd import clsd_terms
 from matting_cli.core.models import create_model

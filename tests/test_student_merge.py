@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from matting_cli.commands.distill import DistillConfig
+from matting_cli.train.distill_config import DistillConfig
 from matting_cli.core.distill import DistillationModel, DistillSettings, table5_weights
 from matting_cli.core.models import create_model
 from matting_cli.errors import PpidError

@@ -113,9 +113,9 @@ def test_usage_errors(data, tmp_path, capsys):
 def test_every_preset_loads():
     from pathlib import Path
 
-    from matting_cli.commands.distill import DistillConfig
-    from matting_cli.commands.training_options import MattingRunConfig
     from matting_cli.train import load_config
+    from matting_cli.train.distill_config import DistillConfig
+    from matting_cli.train.run_config import MattingRunConfig
 
     presets = sorted((Path(__file__).parents[1] / "configs").glob("*.toml"))
     assert len(presets) >= 5

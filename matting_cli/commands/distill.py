@@ -12,7 +12,8 @@ import typer
 
 from matting_cli.commands import training_options as opt
 from matting_cli.console import stderr
-from matting_cli.errors import PpidError, UsageError
+from matting_cli.errors import UsageError
+from matting_cli.train.distill_config import DistillConfig
 
 
 class ModelName(str, Enum):
@@ -37,71 +38,6 @@ class Kernels(str, Enum):
     auto = "auto"
     torch = "torch"
     triton = "triton"
-
-
-_WEIGHT_NAMES = ("lambda1", "lambda2", "alpha_w", "beta_w", "gamma")  # config names, in LossWeights' order
-
-
-@dataclasses.dataclass(frozen=True)
-class DistillConfig(opt.MattingRunConfig):
-    """A `ppid train` config plus the teacher and PPID's knobs (docs/DISTILLATION.md).
-
-    The loss weights default to None, meaning the model's Table 5 values; they are resolved when the
-    objective is built, so changing --model never keeps another model's weights.
-    """
-
-    role: str = "student"
-    teacher: str = ""  # the teacher's run folder or weights file
-    semantic: str = "clsd"  # clsd | sd | none
-    local: str = "ald"  # ald | ld | none
-    temperature: float = 0.5  # T of Eq. 6
-    # standardized: the gate logits standardised per image before Eq. 6's softmax | raw: Eq. 6 exactly
-    # (core/distill/ald.py ATTENTION_LOGITS says why)
-    attention_logits: str = "standardized"
-    lambda1: float | None = None
-    lambda2: float | None = None
-    alpha_w: float | None = None  # α of Eq. 9
-    beta_w: float | None = None  # β of Eq. 9
-    gamma: float | None = None  # γ of Eq. 18
-    clsd_layers: tuple[str, ...] = ("encoder.s2", "encoder.s4", "encoder.s8", "encoder.s16", "encoder.s32")
-    ald_layers: tuple[str, ...] = ("decoder.s8", "decoder.s4", "decoder.s2")
-    clsd_distance: str = "mse"  # mse (Eq. 3) | pearson: 1 - correlation per channel (core/distill/clsd.py)
-    clsd_same_feature: str = "merged"  # merged F̄_n (Eq. 3) | native F_n, the stage's own output (core/distill/clsd.py)
-    # decoder: the student's decoder reads the merged F̄_n (SPEC §3) | side: the cross-layer branch feeds
-    # CLSD only and the decoder reads F_n, as the baseline's does (core/models/cross_layer.py).
-    student_merge: str = "decoder"
-    kernels: str = "auto"  # auto | torch | triton
-    # The paper's SGD recipe with the distillation terms can take one huge step early on (the
-    # cross-layer convs see large inputs); clipping keeps the start stable. 0 turns it off.
-    grad_clip: float = 1.0
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "clsd_layers", tuple(self.clsd_layers))
-        object.__setattr__(self, "ald_layers", tuple(self.ald_layers))
-        super().__post_init__()
-        if self.role != "student":
-            raise PpidError(f"config: role must be 'student' for distillation (got {self.role!r})")
-        for name in _WEIGHT_NAMES:
-            value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
-                raise PpidError(f"config: {name} must be a number >= 0 (got {value!r})")
-        self.settings()  # checks modes, temperature, attention logits and kernels by building them
-        from matting_cli.core.models.cross_layer import MERGE_MODES
-
-        if self.student_merge not in MERGE_MODES:
-            raise PpidError(f"config: student_merge must be one of {', '.join(MERGE_MODES)} (got {self.student_merge!r})")
-
-    def settings(self):
-        from matting_cli.core.distill import DistillSettings, LossWeights, table5_weights
-
-        table = table5_weights(self.model)
-        given = [getattr(self, name) for name in _WEIGHT_NAMES]
-        weights = LossWeights(*(float(v) if v is not None else d for v, d in zip(given, vars(table).values())))
-        return DistillSettings(
-            weights, semantic=self.semantic, local=self.local, temperature=float(self.temperature),
-            attention_logits=self.attention_logits, clsd_layers=self.clsd_layers, ald_layers=self.ald_layers,
-            kernels=self.kernels, clsd_distance=self.clsd_distance, clsd_same_feature=self.clsd_same_feature,
-        )
 
 
 def _teacher_model_name(teacher: str) -> str:
@@ -174,6 +110,7 @@ def run_distillation(config: DistillConfig, out: Path, resume: bool, quiet: bool
     from matting_cli.commands.training_console import exit_if_stopped, training_progress
     from matting_cli.train import seed_everything, train
     from matting_cli.train.distill_step import distill_step, load_teacher
+    from matting_cli.train.run_config import build_dataset, build_validator
     from matting_cli.train.warm_start import starting_network, warm_start_state
 
     settings = config.settings()
@@ -187,8 +124,8 @@ def run_distillation(config: DistillConfig, out: Path, resume: bool, quiet: bool
         raise UsageError(f"--model {config.model} does not match the teacher in {config.teacher} ({teacher.name})")
     rank, local_rank = int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0"))
     backend = resolve_kernels(settings.kernels, resolve_device(config.device, local_rank, source="--device"))
-    dataset = opt.build_dataset(config)
-    validator = opt.build_validator(config, uses_trimap=False)
+    dataset = build_dataset(config)
+    validator = build_validator(config, uses_trimap=False)
     if rank == 0 and not quiet:
         w = settings.weights
         stderr.print(
@@ -201,7 +138,9 @@ def run_distillation(config: DistillConfig, out: Path, resume: bool, quiet: bool
     seed_everything(config.seed)
     # Only the student network ships in a weights file; on a warm start the GC blocks of CLSD start
     # afresh, as identities (their last conv is zero), so the semantic term restarts from the plain features.
-    student = starting_network(config.model, "student", config.pretrained, start_state, student_merge=config.student_merge)
+    student = starting_network(
+        config.model, "student", config.pretrained, start_state, encoder_bn=config.encoder_bn, student_merge=config.student_merge
+    )
     objective = DistillationModel(student, settings)
     validate = (lambda wrapped: validator(wrapped.student)) if validator is not None else None
     description = f"{config.model} PPID student"

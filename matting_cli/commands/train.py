@@ -11,6 +11,8 @@ import typer
 
 from matting_cli.commands import training_options as opt
 from matting_cli.console import stderr
+from matting_cli.errors import UsageError
+from matting_cli.train.run_config import MattingRunConfig
 
 
 class ModelName(str, Enum):
@@ -35,7 +37,7 @@ def rgb_forward(model, batch):
     return model(batch["image"])
 
 
-def label_weights(run_dir: Path, config: opt.MattingRunConfig, step: int) -> None:
+def label_weights(run_dir: Path, config: MattingRunConfig, step: int) -> None:
     """Give RUN_DIR/model.safetensors its identity (model, role, card), so `ppid matte --weights` and
     `ppid distill --teacher` can load it with nothing else."""
     from safetensors.torch import load_file
@@ -84,6 +86,7 @@ def train_command(
     # Imported here, not at the top: building the CLI (and `ppid --help`) must not load torch.
     from matting_cli.commands.training_console import exit_if_stopped, training_progress
     from matting_cli.train import alpha_step, seed_everything, train
+    from matting_cli.train.run_config import build_dataset, build_validator
     from matting_cli.train.warm_start import starting_network, warm_start_state
 
     given = opt.given_options(
@@ -93,14 +96,14 @@ def train_command(
         batch_size=batch_size, crop=crop, lr=lr, workers=workers, seed=seed, device=device, amp=amp,
         pretrained=pretrained, init_from=init_from,
     )
-    config = opt.make_config(opt.MattingRunConfig, out, resume, config_file, given, set_values)
+    config = opt.make_config(MattingRunConfig, out, resume, config_file, given, set_values)
     if config.role == "student":
-        raise opt.UsageError("--role: a student is trained with `ppid distill` (it needs a teacher)")
+        raise UsageError("--role: a student is trained with `ppid distill` (it needs a teacher)")
 
     # Read (and checked) before anything is prepared or written; a resumed run takes its checkpoint instead.
     start_state = warm_start_state(config.init_from, config.model, config.role) if config.init_from and not resume else None
-    dataset = opt.build_dataset(config)
-    validator = opt.build_validator(config, uses_trimap=config.role == "teacher")
+    dataset = build_dataset(config)
+    validator = build_validator(config, uses_trimap=config.role == "teacher")
     rank = int(os.environ.get("RANK", "0"))
     if rank == 0 and not quiet:
         stderr.print(
@@ -109,7 +112,7 @@ def train_command(
         )
     dataset.prepare()  # estimate foregrounds once, before DataLoader workers fork
     seed_everything(config.seed)
-    network = starting_network(config.model, config.role, config.pretrained, start_state)
+    network = starting_network(config.model, config.role, config.pretrained, start_state, encoder_bn=config.encoder_bn)
     step = alpha_step(teacher_forward if config.role == "teacher" else rgb_forward)
     with training_progress(config.iters, description=f"{config.model} {config.role}", quiet=quiet or rank != 0) as on_step:
         result = train(config, network, dataset, step, out, validate=validator, resume=resume, progress=on_step)

@@ -1,7 +1,5 @@
-"""What `ppid train` and `ppid distill` share: data options, the run config, dataset and validator.
-
-Data locations live in the run's config (`MattingRunConfig`), so `config.json` alone says how to
-rebuild the run and `--resume RUN_DIR` needs no other flag.
+"""What `ppid train` and `ppid distill` share: data options, and the run's config from a preset, the
+options given and --set, or from the run folder to resume (train/run_config.py holds the config class).
 """
 
 from __future__ import annotations
@@ -9,40 +7,15 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import Any, Optional, TypeVar
 
 import typer
 
 from matting_cli.errors import UsageError
-from matting_cli.train import TrainConfig, load_config, load_run_config
+from matting_cli.train.config import load_config, load_run_config
+from matting_cli.train.run_config import MattingRunConfig, describe_data, recorded_config_class
 
-if TYPE_CHECKING:
-    from matting_cli.data.samples import CompositingDataset
-    from matting_cli.data.sources import MattingSource
-
-
-@dataclasses.dataclass(frozen=True)
-class MattingRunConfig(TrainConfig):
-    """TrainConfig plus where the data is and how the network starts."""
-
-    fg_dir: str = ""
-    alpha_dir: str = ""
-    image_alpha_dir: str = ""
-    adobe_root: str = ""
-    # Photos + their alpha mattes (foregrounds estimated), folders paired in order and joined by
-    # os.pathsep like bg_dir; alone or added to one layout above (pseudo-labelled photos, issue 8).
-    photo_dir: str = ""
-    photo_alpha_dir: str = ""
-    bg_dir: str = ""
-    val_dir: str = ""
-    val_max_side: int = 512  # validation images are matted at this size, as `ppid matte --max-side`
-    pretrained: bool = True  # ImageNet backbone (not available for gca: it trains from scratch)
-    init_from: str = ""  # a weights file of the same model and role (and student_merge) to start from: a warm start
-    colour_jitter: bool = False
-    # Defocused backgrounds, sensor noise and JPEG on the composites (data/camera_effects.py). Off by
-    # default so a config.json written before the option resumes with the samples it started with.
-    camera_effects: bool = False
-    samples_per_epoch: int = 0  # 0: one per foreground
+Config = TypeVar("Config", bound=MattingRunConfig)
 
 
 # Shared Typer options (one definition, used as defaults by both commands).
@@ -83,19 +56,22 @@ def given_options(**values: Any) -> dict[str, Any]:
 
 
 def make_config(
-    cls: type[MattingRunConfig],
+    cls: type[Config],
     run_dir: Path,
     resume: bool,
     config_file: Optional[Path],
     given: dict[str, Any],
     extra: Optional[list[str]],
-) -> MattingRunConfig:
+) -> Config:
     """The run's config: TOML preset <- options actually given <- --set; or, to resume, config.json.
     `train_data` / `val_data` are filled from the data options, so the run records what it read."""
     overrides = {key: value for key, value in given.items() if value is not None}
     if resume:
         if not (run_dir / "config.json").is_file():
             raise UsageError(f"--resume: {run_dir} holds no run to resume (no config.json)")
+        recorded = recorded_config_class(run_dir)
+        if recorded is not None and recorded is not cls:
+            raise UsageError(f"--resume: {run_dir} was started by `{_command_of(recorded)}`; resume it with that command")
         values = dataclasses.asdict(load_run_config(run_dir, cls))
         values.update(overrides)  # the engine refuses changes that would alter the trajectory
     else:
@@ -109,77 +85,7 @@ def make_config(
     return dataclasses.replace(config, train_data=describe_data(config), val_data=config.val_dir)
 
 
-def photo_folder_pairs(config: MattingRunConfig) -> list[tuple[Path, Path]]:
-    """(photos, alphas) folders, paired by position; unequal counts are a usage error."""
-    from matting_cli.data.sources import background_folders
+def _command_of(cls: type) -> str:
+    from matting_cli.train.distill_config import DistillConfig
 
-    photos, alphas = background_folders(config.photo_dir), background_folders(config.photo_alpha_dir)
-    if len(photos) != len(alphas):
-        raise UsageError(f"--photo-dir is given {len(photos)} time(s) and --photo-alpha-dir {len(alphas)}: "
-                         "they go in pairs, in the same order")
-    return list(zip(photos, alphas))
-
-
-def build_source(config: MattingRunConfig) -> MattingSource:
-    from matting_cli.data.sources import check_foreground_sizes, combine_sources, fg_alpha_source, image_alpha_source
-
-    layouts = [bool(config.fg_dir or config.alpha_dir), bool(config.image_alpha_dir), bool(config.adobe_root)]
-    photo_pairs = photo_folder_pairs(config)
-    if sum(layouts) > 1 or (sum(layouts) == 0 and not photo_pairs):
-        raise UsageError("give one data layout: --fg-dir with --alpha-dir, or --image-alpha-dir, or --adobe-root "
-                         "(--photo-dir with --photo-alpha-dir may be added to it, or used alone)")
-    if not config.bg_dir:
-        raise UsageError("--bg-dir is needed: training samples are composited over backgrounds")
-    sources = []
-    if config.fg_dir or config.alpha_dir:
-        if not (config.fg_dir and config.alpha_dir):
-            raise UsageError("--fg-dir and --alpha-dir go together")
-        sources.append(fg_alpha_source(config.fg_dir, config.alpha_dir, config.bg_dir))
-    elif config.image_alpha_dir:
-        sources.append(image_alpha_source(config.image_alpha_dir, config.bg_dir))
-    elif config.adobe_root:
-        from matting_cli.data.adobe_layout import adobe_source
-
-        sources.append(adobe_source(config.adobe_root, "train", config.bg_dir))
-    sources += [fg_alpha_source(photos, alphas, config.bg_dir, photos=True) for photos, alphas in photo_pairs]
-    source = combine_sources(sources)
-    check_foreground_sizes(source)
-    return source
-
-
-def build_dataset(config: MattingRunConfig) -> CompositingDataset:
-    from matting_cli.data.samples import CompositingDataset, SampleConfig  # torch: imported when a run starts
-
-    sample_config = SampleConfig(
-        size=config.crop,
-        seed=config.seed,
-        colour_jitter=config.colour_jitter,
-        camera_effects=config.camera_effects,
-        samples_per_epoch=config.samples_per_epoch or None,
-    )
-    # compact: only image, alpha and trimap, in 8 bytes a pixel; the engine widens them on the device.
-    return CompositingDataset(build_source(config), sample_config, compact=True)
-
-
-def build_validator(config: MattingRunConfig, uses_trimap: bool) -> Optional[Callable[[Any], dict[str, float]]]:
-    if not config.val_dir:
-        return None
-    from matting_cli.evaluation.validation import load_validation_set, validate
-
-    samples = load_validation_set(config.val_dir)
-    return lambda model: validate(model, samples, uses_trimap, config.val_max_side)
-
-
-def describe_data(config: MattingRunConfig) -> str:
-    if config.image_alpha_dir:
-        where = f"image+alpha {config.image_alpha_dir}"
-    elif config.adobe_root:
-        where = f"adobe {config.adobe_root}"
-    elif config.fg_dir:
-        where = f"fg {config.fg_dir} + alpha {config.alpha_dir}"
-    else:
-        where = ""
-    photos = [f"photos {p} + alpha {a}" for p, a in photo_folder_pairs(config)]
-    where = " + ".join(part for part in (where, *photos) if part)
-    backgrounds = " + ".join(config.bg_dir.split(os.pathsep))
-    return f"{where} over backgrounds {backgrounds}"
+    return "ppid distill" if issubclass(cls, DistillConfig) else "ppid train"
