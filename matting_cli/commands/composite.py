@@ -1,5 +1,5 @@
 """`ppid composite`: build a DIM / Composition-1k style data set from foregrounds, alphas and
-backgrounds (SPEC section 7). Parses and checks options, calls `matting_cli.data`, and prints."""
+backgrounds (docs/DATA.md). Parses and checks options, calls `matting_cli.data`, and prints."""
 
 from __future__ import annotations
 

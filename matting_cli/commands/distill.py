@@ -1,4 +1,4 @@
-"""`ppid distill`: train a trimap-free PPID student from a frozen trimap-based teacher (SPEC §3-6)."""
+"""`ppid distill`: train a trimap-free PPID student from a frozen trimap-based teacher (paper Sec. 3, docs/DISTILLATION.md)."""
 
 from __future__ import annotations
 

@@ -82,7 +82,7 @@ def train_command(
     resume: bool = opt.RESUME,
     quiet: bool = opt.QUIET,
 ) -> None:
-    """Train a trimap-based teacher or a trimap-free baseline with the alpha loss (SPEC §5-6)."""
+    """Train a trimap-based teacher or a trimap-free baseline with the alpha loss (paper Sec. 3.3)."""
     # Imported here, not at the top: building the CLI (and `ppid --help`) must not load torch.
     from matting_cli.commands.training_console import exit_if_stopped, training_progress
     from matting_cli.train import alpha_step, seed_everything, train
