@@ -135,12 +135,11 @@ class CompositingDataset(Dataset):
         fg, bg, alpha_u8, trimap_u8 = self._sample_parts(index, None)
         # The float form's composite, in torch: the same float32 operations (so the same values before
         # rounding to float16) at half numpy's time, which counts on a data-bound GPU machine.
-        alpha = torch.from_numpy(alpha_u8).float().div_(255.0).unsqueeze(0)
-        fg_t, bg_t = torch.from_numpy(np.ascontiguousarray(fg)).permute(2, 0, 1), torch.from_numpy(bg).permute(2, 0, 1)
-        image = alpha * fg_t + (1.0 - alpha) * bg_t
+        alpha = torch.from_numpy(alpha_u8).float().div_(255.0).unsqueeze(-1)
+        image = alpha * torch.from_numpy(np.ascontiguousarray(fg)) + (1.0 - alpha) * torch.from_numpy(bg)
         if self.config.camera_effects:
-            finished = camera_effects.finish(image.permute(1, 2, 0).numpy(), self.camera_effects_for(index, None))
-            image = torch.from_numpy(np.ascontiguousarray(finished)).permute(2, 0, 1)
+            image = torch.from_numpy(camera_effects.finish(image.numpy(), self.camera_effects_for(index, None)))
+        image = image.permute(2, 0, 1)
         return {
             "image": image.to(torch.float16).contiguous(),
             "alpha": torch.from_numpy(alpha_u8[None]),
