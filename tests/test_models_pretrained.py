@@ -13,7 +13,7 @@ from matting_cli.core.models import create_model
 from matting_cli.core.models.contract import normalize_rgb
 from matting_cli.core.models.mobilenetv2 import MobileNetV2, MobileNetV2Classifier
 from matting_cli.core.models.pretrained.convert_vgg16 import CAFFE_BGR_MEAN
-from matting_cli.core.models.pretrained.weights_store import BACKBONE_FILES, read_weights, sha256_of, weights_path
+from matting_cli.core.models.pretrained.weights_store import BACKBONE_FILES, CLASSIFIER_PREFIX, read_weights, sha256_of, weights_path
 from matting_cli.data.image_io import read_image, to_rgb_float
 from matting_cli.errors import PpidError
 
@@ -27,47 +27,61 @@ def photo(name: str) -> torch.Tensor:
 
 @pytest.fixture(scope="module")
 def classifier():
-    backbone_state, _ = read_weights("mobilenetv2_imagenet")
-    head_state, metadata = read_weights("mobilenetv2_imagenet_classifier")
+    tensors, metadata = read_weights("mobilenetv2_imagenet")
     backbone, head = MobileNetV2(3).eval(), MobileNetV2Classifier().eval()
-    backbone.load_state_dict(backbone_state, strict=False)  # strict=False: num_batches_tracked is not shipped
-    head.load_state_dict(head_state, strict=False)
-    labels = json.loads(metadata["labels"])
-    return backbone, head, labels
+    # strict=False: num_batches_tracked is not shipped
+    backbone.load_state_dict({k: v for k, v in tensors.items() if not k.startswith(CLASSIFIER_PREFIX)}, strict=False)
+    head.load_state_dict({k[len(CLASSIFIER_PREFIX) :]: v for k, v in tensors.items() if k.startswith(CLASSIFIER_PREFIX)}, strict=False)
+    return backbone, head, json.loads(metadata["labels"])
 
 
-@pytest.mark.parametrize(
-    "name, expected",
-    [("chelsea_224.jpg", ("tabby", "tiger cat", "Egyptian cat")), ("coffee_224.jpg", ("espresso", "cup", "coffee mug"))],
-)
-def test_converted_mobilenetv2_classifies_photos(classifier, name, expected):
+EXPECTED_CLASSES = [("chelsea_224.jpg", ("tabby", "tiger cat", "Egyptian cat")), ("coffee_224.jpg", ("espresso", "cup", "coffee mug"))]
+
+
+def top_classes(classifier, train_mode_frozen_bn: bool) -> list[tuple[str, float]]:
     backbone, head, labels = classifier
-    assert len(labels) == 1001 and labels[0] == "background"  # index 0 = background: labels[i] is class i
+    batch = torch.cat([photo(name) for name, _ in EXPECTED_CLASSES])
+    for module in (backbone, head):
+        module.train(train_mode_frozen_bn)
+        for norm in module.modules():  # what encoder_bn = "frozen" does to the matting encoders
+            if isinstance(norm, torch.nn.BatchNorm2d):
+                norm.eval()
     with torch.no_grad():
-        probabilities = head(backbone(photo(name) * 2 - 1)).softmax(dim=1)[0]  # the tflite input range [-1, 1]
-    top = int(probabilities.argmax())
-    assert labels[top].split(",")[0] in expected, labels[top]
-    assert probabilities[top] > 0.3
+        probabilities = head(backbone(normalize_rgb(batch))).softmax(dim=1)
+    backbone.eval(), head.eval()
+    return [(labels[int(i)].split(",")[0], float(probabilities[j, i])) for j, i in enumerate(probabilities.argmax(dim=1))]
+
+
+@pytest.mark.parametrize("train_mode", [False, True])
+def test_converted_mobilenetv2_classifies_photos(classifier, train_mode):
+    """torchvision's input (ImageNet mean/std RGB) is the matting networks' input: no folding."""
+    assert len(classifier[2]) == 1000 and classifier[2][0].startswith("tench")
+    for (label, probability), (_, expected) in zip(top_classes(classifier, train_mode), EXPECTED_CLASSES):
+        assert label in expected and probability > 0.3, (label, probability)
 
 
 def _interior(t: torch.Tensor) -> torch.Tensor:
     return t[..., 2:-2, 2:-2]  # the borders see zero padding in different colour spaces
 
 
-def test_indexnet_folds_imagenet_normalisation_into_layer0():
-    """layer0 of the pretrained IndexNet teacher on normalised RGB (+ any trimap) equals the converted
-    layer0 on RGB in [-1, 1], and the trimap channel starts at zero."""
+def test_indexnet_loads_mobilenetv2_unchanged_with_a_zero_trimap_channel():
     model = create_model("indexnet", "teacher", pretrained=True).eval()
     stored, _ = read_weights("mobilenetv2_imagenet")
     layer0 = model.net.backbone.layer0
     assert torch.count_nonzero(layer0[0].weight[:, 3]) == 0
-    rgb = photo("chelsea_224.jpg")[:, :, :64, :64]
-    trimap = torch.rand(1, 1, 64, 64)
+    torch.testing.assert_close(layer0[0].weight[:, :3], stored["layer0.0.weight"])
+    torch.testing.assert_close(layer0[1].running_var, stored["layer0.1.running_var"])  # real statistics, not identity
+    assert not torch.allclose(stored["layer0.1.running_var"], torch.ones_like(stored["layer0.1.running_var"]))
+
+
+def test_dim_batchnorms_are_calibrated_and_exact_in_eval_mode():
+    """Eval mode: every calibrated BatchNorm is the identity; its statistics are real (not 0 / 1)."""
+    model = create_model("dim", "baseline", pretrained=True).eval()
+    norm = model.net.encoder.stages[2].convs[1][1]
+    y = torch.randn(2, norm.num_features, 5, 5) * 3 + 1
     with torch.no_grad():
-        ours = layer0(torch.cat([normalize_rgb(rgb), trimap], dim=1))
-        conv = F.conv2d(rgb * 2 - 1, stored["layer0.0.weight"], padding=1)
-        reference = F.relu6(conv + stored["layer0.1.bias"].view(1, -1, 1, 1))  # BN stored as identity + bias
-    torch.testing.assert_close(_interior(ours), _interior(reference), rtol=1e-4, atol=1e-4)
+        torch.testing.assert_close(norm(y), y, rtol=1e-4, atol=1e-4)
+    assert float(norm.running_var.mean()) > 1.5 or float(norm.running_var.mean()) < 0.5
 
 
 def test_dim_folds_imagenet_normalisation_into_the_caffe_bgr_conv():

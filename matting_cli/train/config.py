@@ -18,6 +18,7 @@ from matting_cli.errors import PpidError
 
 AMP_MODES = ("none", "bf16", "fp16", "auto")
 ROLES = ("teacher", "baseline", "student")
+ENCODER_BN_MODES = ("batch", "frozen")
 
 # Fields that may differ between a run and its resume without changing the loss trajectory beyond
 # rounding. `amp` is one: autocast is an approximation of the fp32 recipe, and a run resumed on a
@@ -50,6 +51,10 @@ class TrainConfig:
     log_every: int = 10
     val_every: int = 1000  # 0 = validate only at the end (when a validator is given)
     checkpoint_every: int = 1000
+    # The pretrained encoder's BatchNorms in train mode: "batch" normalises by the batch's statistics
+    # (and updates the running ones), "frozen" keeps the ImageNet running statistics (eval mode).
+    # The default is the one measured better at the CPU recipe (docs/RESULTS.md, "Backbone init").
+    encoder_bn: str = "batch"
     checkpoint_minutes: float = 2.0  # also checkpoint when this much wall time passed since the last; 0 = off
     workers: int = 4  # DataLoader worker processes per rank
     device: str = "auto"  # auto (cuda > mps > cpu), cpu, cuda, cuda:N, mps
@@ -74,6 +79,8 @@ def validate_config(config: TrainConfig) -> None:
             raise PpidError(f"config: {name} must be >= 0 (got {getattr(config, name)})")
     if config.amp not in AMP_MODES:
         raise PpidError(f"config: amp must be one of {', '.join(AMP_MODES)} (got {config.amp!r})")
+    if config.encoder_bn not in ENCODER_BN_MODES:
+        raise PpidError(f"config: encoder_bn must be one of {', '.join(ENCODER_BN_MODES)} (got {config.encoder_bn!r})")
     if config.role not in ROLES:
         raise PpidError(f"config: role must be one of {', '.join(ROLES)} (got {config.role!r})")
 

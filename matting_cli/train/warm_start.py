@@ -36,11 +36,14 @@ def warm_start_state(
 
 
 def starting_network(
-    model: str, role: str, pretrained: bool, start_state: dict[str, torch.Tensor] | None, **options
+    model: str, role: str, pretrained: bool, start_state: dict[str, torch.Tensor] | None, encoder_bn: str = "batch", **options
 ) -> torch.nn.Module:
     """The network a run starts from: `create_model` with its ImageNet backbone, or, given the
-    tensors of a warm start, with those (and no ImageNet load they would overwrite)."""
+    tensors of a warm start, with those (and no ImageNet load they would overwrite). `encoder_bn`
+    "frozen" keeps the encoder's BatchNorms in eval mode while training (`freeze_encoder_batchnorm`)."""
     network = create_model(model, role, pretrained=pretrained and start_state is None, **options)
     if start_state is not None:
         network.load_state_dict(start_state)
+    if encoder_bn == "frozen":
+        network.freeze_encoder_batchnorm()
     return network

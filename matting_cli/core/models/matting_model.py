@@ -49,6 +49,25 @@ class MattingModel(nn.Module):
         return fusion.merge if fusion is not None else None
 
     @property
+    def encoder(self) -> nn.Module:
+        """The pretrainable encoder: IndexNet's MobileNetV2, DIM's VGG16, GCA's ResNet-34-D."""
+        return self.net.backbone if hasattr(self.net, "backbone") else self.net.encoder
+
+    def freeze_encoder_batchnorm(self) -> None:
+        """Keep the encoder's BatchNorms in eval mode (running statistics, not updated) even while the
+        model trains. At small batches a batch's statistics are far from the ImageNet ones the
+        pretrained weights expect, so normalising by them rescales every channel and loses the prior;
+        their affine parameters still learn."""
+        self._frozen_batchnorms = [m for m in self.encoder.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+        self.train(self.training)
+
+    def train(self, mode: bool = True) -> "MattingModel":
+        super().train(mode)
+        for norm in getattr(self, "_frozen_batchnorms", ()):
+            norm.eval()
+        return self
+
+    @property
     def feature_info(self) -> tuple[FeatureTap, ...]:
         return self.net.feature_info
 

@@ -75,10 +75,10 @@ class MobileNetV2(nn.Module):
 
 
 class MobileNetV2Classifier(nn.Module):
-    """ImageNet head: 1x1 conv to 1280 + ReLU6, global average pool, 1x1 logits (1001 classes with
-    background at 0, as the TF-slim checkpoint that the tflite model comes from)."""
+    """ImageNet head: 1x1 conv to 1280 + ReLU6, global average pool, 1x1 logits (torchvision's 1000
+    classes). Only the conversion's check uses it: it proves the weights by classifying photos."""
 
-    def __init__(self, in_channels: int = 320, num_classes: int = 1001):
+    def __init__(self, in_channels: int = 320, num_classes: int = 1000):
         super().__init__()
         self.conv = conv_bn_relu6(in_channels, HEAD_CHANNELS, 1)
         self.logits = nn.Conv2d(HEAD_CHANNELS, num_classes, 1, bias=True)

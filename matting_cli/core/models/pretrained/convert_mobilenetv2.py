@@ -1,67 +1,81 @@
-"""MobileNetV2 1.0/224 from the uint8 TFLite model (BN already folded into the convs).
+"""MobileNetV2 1.0 from torchvision's float ImageNet weights (IMAGENET1K_V1), BatchNorms kept real.
 
-Every CONV_2D / DEPTHWISE_CONV_2D of the graph is taken in execution order, dequantised
-(scale * (q - zero_point)) and placed into the matching conv of `MobileNetV2` + `MobileNetV2Classifier`
-(which list their convs in the same order); shapes are checked one by one. The folded bias (int32,
-scale = input scale x weight scale) goes into the following BatchNorm set to identity:
-gamma 1, beta = bias, mean 0, var 1 - eps, so BN(y) = y + bias exactly in eval mode.
-Layouts: TFLite conv OHWI -> OIHW; depthwise 1HWC -> C1HW.
+The BatchNorms keep their trained affine parameters and running statistics. That is the point of this
+source: a network that trains in `.train()` mode normalises each channel by the batch's statistics, and
+only real statistics make that close to the eval-mode network the ImageNet prior lives in (weights whose
+BatchNorm was folded into the convs lose the prior at the first training step).
 
-The source expects RGB scaled to [-1, 1] (input quantisation 1/128, zero point 128) and predicts
-1001 classes, background at index 0.
+torchvision lists the same layers as `MobileNetV2` + `MobileNetV2Classifier` in the same order
+(`features.0..17` are layer0..layer7, `features.18` the 1280 conv, `classifier.1` the logits), so the
+convs and BatchNorms are matched by position and checked shape by shape. The classifier is a Linear layer
+there and a 1x1 conv here. Input: RGB in [0, 1] normalised with ImageNet mean/std, exactly what the
+matting networks receive; 1000 classes, no background class.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-import numpy as np
 import torch
+from safetensors.torch import load_file
 from torch import nn
 
 from matting_cli.core.models.mobilenetv2 import MobileNetV2, MobileNetV2Classifier
-from matting_cli.core.models.pretrained.tflite_reader import TfliteModel
 from matting_cli.errors import PpidError
 
-CONV_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D")
+IMAGENET_CLASSES = 1000
+BN_TENSORS = ("weight", "bias", "running_mean", "running_var")
 
 
-def _conv_bn_pairs(module: nn.Module) -> list[tuple[nn.Conv2d, nn.BatchNorm2d | None]]:
-    """Convs in registration (= execution) order, each with the BatchNorm right after it, if any."""
+def _natural_key(name: str) -> list:
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
+def _conv_and_bn_modules(module: nn.Module) -> tuple[list[nn.Conv2d], list[nn.BatchNorm2d]]:
+    """Convs and BatchNorms in registration (= execution) order."""
     modules = list(module.modules())
-    pairs = []
-    for i, m in enumerate(modules):
-        if isinstance(m, nn.Conv2d):
-            following = modules[i + 1] if i + 1 < len(modules) else None
-            pairs.append((m, following if isinstance(following, nn.BatchNorm2d) else None))
-    return pairs
+    return [m for m in modules if isinstance(m, nn.Conv2d)], [m for m in modules if isinstance(m, nn.BatchNorm2d)]
 
 
-def convert_mobilenetv2_tflite(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+def _source_prefixes(tensors: dict[str, torch.Tensor]) -> tuple[list[str], list[str]]:
+    """Module prefixes of the source's convs (4-D weights under features.) and BatchNorms, in order."""
+    convs = [k[: -len(".weight")] for k in tensors if k.startswith("features.") and k.endswith(".weight") and tensors[k].ndim == 4]
+    bns = [k[: -len(".running_mean")] for k in tensors if k.endswith(".running_mean")]
+    return sorted(convs, key=_natural_key), sorted(bns, key=_natural_key)
+
+
+def convert_mobilenetv2_torchvision(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
     """Return (backbone state dict, classifier-head state dict), float32."""
-    graph = TfliteModel(path)
-    conv_ops = [op for op in graph.operators if op.op in CONV_OPS]
-    backbone, head = MobileNetV2(3), MobileNetV2Classifier(320, 1001)
-    targets = _conv_bn_pairs(backbone) + _conv_bn_pairs(head)
-    if len(conv_ops) != len(targets):
-        raise PpidError(f"{path}: expected {len(targets)} conv layers of MobileNetV2 1.0/224, found {len(conv_ops)}")
+    try:
+        tensors = {k: v.float() for k, v in load_file(str(path)).items()}
+    except Exception as exc:  # safetensors raises its own error types for corrupt headers
+        raise PpidError(f"{path}: not a readable safetensors file ({exc})") from exc
+    backbone, head = MobileNetV2(3), MobileNetV2Classifier(320, IMAGENET_CLASSES)
+    backbone_convs, backbone_bns = _conv_and_bn_modules(backbone)
+    head_convs, head_bns = _conv_and_bn_modules(head)
+    convs, bns = backbone_convs + [head.conv[0]], backbone_bns + head_bns
+    source_convs, source_bns = _source_prefixes(tensors)
+    if len(source_convs) != len(convs) or len(source_bns) != len(bns) or "classifier.1.weight" not in tensors:
+        raise PpidError(
+            f"{path}: not torchvision's MobileNetV2: expected {len(convs)} convs, {len(bns)} BatchNorms and classifier.1, "
+            f"found {len(source_convs)} convs and {len(source_bns)} BatchNorms"
+        )
+
+    def put(target: torch.Tensor, name: str, value: torch.Tensor) -> None:
+        if tuple(value.shape) != tuple(target.shape):
+            raise PpidError(f"{path}: {name} has shape {tuple(value.shape)}, expected {tuple(target.shape)}")
+        target.copy_(value)
 
     with torch.no_grad():
-        for op, (conv, bn) in zip(conv_ops, targets):
-            weight_tensor, bias_tensor = graph.tensors[op.inputs[1]], graph.tensors[op.inputs[2]]
-            weight = weight_tensor.dequantized()
-            weight = weight.transpose(3, 0, 1, 2) if op.op == "DEPTHWISE_CONV_2D" else weight.transpose(0, 3, 1, 2)
-            bias = bias_tensor.dequantized()
-            if tuple(weight.shape) != tuple(conv.weight.shape) or (op.op == "DEPTHWISE_CONV_2D") != (conv.groups > 1):
-                raise PpidError(f"{path}: layer {weight_tensor.name!r} has shape {weight.shape}, expected {tuple(conv.weight.shape)}")
-            conv.weight.copy_(torch.from_numpy(np.ascontiguousarray(weight)))
-            if bn is not None:
-                bn.weight.fill_(1.0)
-                bn.bias.copy_(torch.from_numpy(bias))
-                bn.running_mean.zero_()
-                bn.running_var.fill_(1.0 - bn.eps)
-            else:
-                conv.bias.copy_(torch.from_numpy(bias))
+        for conv, prefix in zip(convs, source_convs):
+            put(conv.weight, f"{prefix}.weight", tensors[f"{prefix}.weight"])
+        for bn, prefix in zip(bns, source_bns):
+            for field in BN_TENSORS:
+                put(getattr(bn, field), f"{prefix}.{field}", tensors[f"{prefix}.{field}"])
+        logits = tensors["classifier.1.weight"]
+        put(head.logits.weight, "classifier.1.weight", logits.view(*logits.shape, 1, 1))
+        put(head.logits.bias, "classifier.1.bias", tensors["classifier.1.bias"])
     return _float_state(backbone), _float_state(head)
 
 

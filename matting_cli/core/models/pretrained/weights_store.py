@@ -23,10 +23,13 @@ DEFAULT_WEIGHTS_DIR = WEIGHTS_DIR  # the repository's weights/ (matting_cli/path
 
 BACKBONE_FILES = {
     "vgg16_hed": "vgg16_hed_bsds500.safetensors",
+    "vgg16_hed_bn": "vgg16_hed_bsds500_bn_calibration.safetensors",
     "mobilenetv2_imagenet": "mobilenetv2_imagenet.safetensors",
-    "mobilenetv2_imagenet_classifier": "mobilenetv2_imagenet_classifier.safetensors",
 }
-CONVERT_HINT = "run `ppid convert-backbones --tflite PATH --hed PATH` to create it"
+# The ImageNet classifier head is stored beside the feature layers under this prefix: only the
+# conversion's check (classifying photos) reads it.
+CLASSIFIER_PREFIX = "classifier."
+CONVERT_HINT = "run `ppid convert-backbones --mobilenet PATH --hed PATH --calibration-dir DIR` to create it"
 
 
 def weights_path(key: str, weights_dir: str | Path | None = None) -> Path:
