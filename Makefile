@@ -14,6 +14,7 @@ install: $(PY)
 	$(PIP) install -q -e ".[dev]"
 
 test:
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q
 
 bench:

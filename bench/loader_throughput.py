@@ -24,9 +24,9 @@ from torch.utils.data import DataLoader
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from matting_cli.train.run_config import MattingRunConfig, build_source  # noqa: E402
 from matting_cli.data.samples import CompositingDataset, SampleConfig, widen_on_device  # noqa: E402
 from matting_cli.devices import resolve_device  # noqa: E402
+from matting_cli.train.run_config import MattingRunConfig, build_source  # noqa: E402
 
 
 def measure(dataset: CompositingDataset, args, device: torch.device) -> tuple[float, int]:

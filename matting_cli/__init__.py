@@ -21,7 +21,8 @@ __all__ = ["__version__", *_LAZY_EXPORTS]
 
 if TYPE_CHECKING:
     # `name as name` marks a re-export for type checkers and linters.
-    from matting_cli.infer.matter import Matter as Matter, load_matter as load_matter
+    from matting_cli.infer.matter import Matter as Matter
+    from matting_cli.infer.matter import load_matter as load_matter
 
 
 def __getattr__(name: str) -> Any:

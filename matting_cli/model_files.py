@@ -87,8 +87,9 @@ def build_model(
 ) -> torch.nn.Module:
     """`create_model(model, role, student_merge=...)` with the weights file's tensors loaded strictly,
     fp32, in eval mode."""
-    from matting_cli.core.models import create_model
     from safetensors.torch import load_file
+
+    from matting_cli.core.models import create_model
 
     path = Path(path)
     try:

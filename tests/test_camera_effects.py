@@ -4,11 +4,11 @@ leaves every other draw of a sample, and the alpha, exactly as they were."""
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 
 import cv2
 import numpy as np
 import pytest
+import tomllib
 import torch
 
 from matting_cli.data import camera_effects
@@ -152,8 +152,8 @@ def test_compact_samples_carry_the_same_effects(source):
 def test_run_config_field_default_override_and_presets(tmp_path):
     from pathlib import Path
 
-    from matting_cli.train.run_config import MattingRunConfig, build_dataset
     from matting_cli.train import load_config
+    from matting_cli.train.run_config import MattingRunConfig, build_dataset
 
     assert MattingRunConfig().camera_effects is False  # old config.json files resume unchanged
     assert load_config(None, ["camera_effects=true"], MattingRunConfig).camera_effects is True

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from matting_cli.train.distill_config import DistillConfig
 from matting_cli.core.distill.clsd import clsd_terms, pearson_distance
 from matting_cli.errors import PpidError
+from matting_cli.train.distill_config import DistillConfig
 
 IDENTITY = lambda name, feature: feature  # noqa: E731 (GC blocks left out)
 

@@ -7,12 +7,12 @@ import dataclasses
 import pytest
 import torch
 
-from matting_cli.train.distill_config import DistillConfig
 from matting_cli.core.distill import DistillationModel, DistillSettings, table5_weights
 from matting_cli.core.distill.clsd import clsd_terms
 from matting_cli.core.models import create_model
 from matting_cli.errors import PpidError
-from tests.test_clsd_distance import IDENTITY, _same
+from matting_cli.train.distill_config import DistillConfig
+from tests.test_clsd_distance import _same
 from tests.test_distill_ablations import _batch
 from tests.test_train_toys import one_thread  # noqa: F401 (fixture)
 

@@ -7,8 +7,7 @@ import pytest
 
 from matting_cli.data.adobe_layout import adobe_source
 from matting_cli.data.foreground_store import ForegroundStore
-from matting_cli.data.sources import (check_foreground_sizes, combine_sources, fg_alpha_source, image_alpha_source,
-                                      list_backgrounds)
+from matting_cli.data.sources import check_foreground_sizes, combine_sources, fg_alpha_source, image_alpha_source, list_backgrounds
 from matting_cli.errors import ImageReadError, InputMismatchError, PpidError
 from tests.test_data_synthetic import make_adobe_tree, make_backgrounds, make_fg_alpha, make_image_alpha, save, to_u8
 

@@ -7,7 +7,7 @@ import itertools
 import pytest
 import torch
 
-from matting_cli.core.distill import DistillationModel, DistillSettings, LOCAL_MODES, SEMANTIC_MODES, table5_weights
+from matting_cli.core.distill import LOCAL_MODES, SEMANTIC_MODES, DistillationModel, DistillSettings, table5_weights
 from matting_cli.core.models import create_model
 from matting_cli.train.distill_step import distill_step
 

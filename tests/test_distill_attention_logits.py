@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from matting_cli.train.distill_config import DistillConfig
 from matting_cli.core.distill import DistillationModel, DistillSettings, attention_map, table5_weights
 from matting_cli.core.models import create_model
 from matting_cli.errors import PpidError
+from matting_cli.train.distill_config import DistillConfig
 
 
 def test_the_config_takes_and_checks_attention_logits():

@@ -12,8 +12,8 @@ import torch
 import torch.nn.functional as F
 
 from matting_cli.core.models import create_model
-from matting_cli.train.config import TrainConfig
 from matting_cli.errors import PpidError
+from matting_cli.train.config import TrainConfig
 
 from .test_models_pretrained import photo
 

@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
+from bench import matlab_reference as reference
 from matting_cli.core import metrics
 from matting_cli.data.image_io import read_gray_u8
-from bench import matlab_reference as reference
 from tests.conftest import GOLDEN
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from matting_cli.train.distill_config import DistillConfig
 from matting_cli.core.distill import DistillationModel, DistillSettings, table5_weights
 from matting_cli.core.models import create_model
 from matting_cli.errors import PpidError
 from matting_cli.model_files import load_model_file, read_model_info, save_model_file
+from matting_cli.train.distill_config import DistillConfig
 from tests.test_distill_ablations import _batch
 from tests.test_train_toys import one_thread  # noqa: F401 (fixture)
 

@@ -8,9 +8,8 @@ import json
 import pytest
 
 from matting_cli.errors import PpidError
-from matting_cli.train import TrainConfig, load_config, load_run_config
-from matting_cli.train import provenance
-from tests.test_train_toys import run, small_config, one_thread  # noqa: F401 (fixture)
+from matting_cli.train import TrainConfig, load_config, load_run_config, provenance
+from tests.test_train_toys import one_thread, run, small_config  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -15,7 +15,7 @@ import torch
 import torch.multiprocessing as mp
 from safetensors.torch import load_file
 
-from tests.test_train_toys import fresh_model, losses_of, run, small_config, one_thread  # noqa: F401 (fixture)
+from tests.test_train_toys import fresh_model, losses_of, one_thread, run, small_config  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -53,7 +53,7 @@ def _spawn_two_ranks(run_dir: Path, rank_main=_rank_main) -> None:
     except mp.ProcessExitedException as error:
         if error.signal_name != "SIGABRT":
             raise
-        warnings.warn(f"a gloo rank aborted; retrying once in a fresh folder: {error}")
+        warnings.warn(f"a gloo rank aborted; retrying once in a fresh folder: {error}", stacklevel=2)
         retry_dir = run_dir.with_name(run_dir.name + "-retry")
         mp.spawn(rank_main, args=(2, _free_port(), str(retry_dir)), nprocs=2, join=True)
         if run_dir.exists():

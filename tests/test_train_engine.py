@@ -12,7 +12,7 @@ from safetensors.torch import load_file
 
 from matting_cli.errors import PpidError
 from matting_cli.train.engine import poly_lr
-from tests.test_train_toys import TinyMattingNet, losses_of, run, small_config, teacher_step, one_thread  # noqa: F401 (fixture)
+from tests.test_train_toys import TinyMattingNet, losses_of, one_thread, run, small_config, teacher_step  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -234,7 +234,7 @@ def test_the_command_shows_a_library_warning_as_one_line_above_the_bar(monkeypat
     screen = io.StringIO()
     monkeypatch.setattr(console, "stderr", Console(file=screen, width=200))
     with training_progress(3, quiet=True):
-        warnings.warn("amp=bf16 on this CPU is emulated")
+        warnings.warn("amp=bf16 on this CPU is emulated", stacklevel=2)
     assert screen.getvalue() == "warning: amp=bf16 on this CPU is emulated\n"
 
 

@@ -104,10 +104,10 @@ def distill_command(
 
 
 def run_distillation(config: DistillConfig, out: Path, resume: bool, quiet: bool) -> None:
+    from matting_cli.commands.training_console import exit_if_stopped, training_progress
     from matting_cli.core.distill import DistillationModel, resolve_kernels
     from matting_cli.devices import resolve_device
     from matting_cli.model_files import save_model_file
-    from matting_cli.commands.training_console import exit_if_stopped, training_progress
     from matting_cli.train import seed_everything, train
     from matting_cli.train.distill_step import distill_step, load_teacher
     from matting_cli.train.run_config import build_dataset, build_validator

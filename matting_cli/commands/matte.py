@@ -41,17 +41,17 @@ class Upsampling(str, Enum):
     bilinear = "bilinear"
 
 
+class Backend(str, Enum):
+    auto = "auto"
+    torch = "torch"
+    onnx = "onnx"
+
+
 class Precision(str, Enum):
     auto = "auto"
     fp32 = "fp32"
     fp16 = "fp16"
     bf16 = "bf16"
-
-
-def _precision_name(dtype) -> str:
-    from matting_cli.devices import PRECISIONS
-
-    return next(name for name, value in PRECISIONS.items() if value == dtype)
 
 
 _EXTENSIONS = {"png": ".png", "tiff": ".tif", "webp": ".webp", "jpg": ".jpg"}
@@ -126,6 +126,9 @@ def matte_command(
     precision: Precision = typer.Option(
         Precision.auto, "--precision", help="auto (bf16 where the hardware runs it natively, else fp32), fp32, fp16 (GPU) or bf16."
     ),
+    backend: Backend = typer.Option(
+        Backend.auto, "--backend", help="auto (ONNX Runtime when installed, on the CPU at fp32; else PyTorch), torch or onnx."
+    ),
     batch_size: int = typer.Option(1, "--batch-size", min=1, help="Images per forward pass (same-size images are batched)."),
     workers: int = typer.Option(2, "--workers", min=1, help="Threads decoding images ahead of the network."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Redo outputs that already exist (default: skip them)."),
@@ -135,7 +138,7 @@ def matte_command(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or start line."),
 ) -> None:
     """Cut out every image: alpha mattes (and RGBA cutouts, foregrounds, composites) into OUT_DIR."""
-    from matting_cli.devices import resolve_device, resolve_precision
+    from matting_cli.infer.backend import choose_backend
     from matting_cli.infer.batch import Manifest, MatteSettings, read_stdin_bytes
     from matting_cli.infer.outputs import Background
 
@@ -153,8 +156,8 @@ def matte_command(
     kinds = _parse_kinds(out)
     _check_format(kinds, fmt.value, bit_depth)
     try:
-        torch_device = resolve_device(device, int(os.environ.get("LOCAL_RANK", "0")))
-        resolve_precision(precision.value, torch_device)
+        engine = choose_backend(backend.value, device, precision.value)
+        torch_device = "cpu" if engine == "onnx" else _torch_device(device, precision.value)
     except PpidError as exc:
         raise UsageError(str(exc)) from None
 
@@ -165,7 +168,7 @@ def matte_command(
     plan = plan_jobs(inputs, out_dir, kinds, _EXTENSIONS[fmt.value], flat)
     jobs, rank, world = _distributed_share(plan.jobs)
     trimaps = _assign_trimaps(jobs, trimap_dir) if trimap_dir is not None else {}
-    matter = _load_matter(weights, bool(trimaps), torch_device, precision.value, max_side, upsample.value)
+    matter = _load_matter(weights, bool(trimaps), torch_device, precision.value, max_side, upsample.value, engine)
 
     if not quiet and rank == 0:
         share = f" · rank {rank}/{world}" if world > 1 else ""
@@ -239,10 +242,18 @@ def _assign_trimaps(jobs: list[Job], trimap_dir: Path) -> dict[str, Path]:
     return trimaps
 
 
-def _load_matter(weights: Optional[Path], with_teacher: bool, device, precision: str, max_side: int, upsample: str):
+def _torch_device(device: str, precision: str):
+    from matting_cli.devices import resolve_device, resolve_precision
+
+    torch_device = resolve_device(device, int(os.environ.get("LOCAL_RANK", "0")))
+    resolve_precision(precision, torch_device)
+    return torch_device
+
+
+def _load_matter(weights: Optional[Path], with_teacher: bool, device, precision: str, max_side: int, upsample: str, backend: str):
     """The library's `load_matter`, after the checks whose messages name this command's options."""
     from matting_cli.infer.matter import load_matter
-    from matting_cli.model_files import read_model_info
+    from matting_cli.infer.weights_header import read_weights_info as read_model_info
 
     if weights is None and not DEFAULT_STUDENT.is_file():
         raise PpidError(f"{DEFAULT_STUDENT}: no default student weights are shipped in this checkout; pass --weights PATH")
@@ -252,14 +263,20 @@ def _load_matter(weights: Optional[Path], with_teacher: bool, device, precision:
     if with_teacher and not DEFAULT_TEACHER.is_file():
         raise PpidError(f"{DEFAULT_TEACHER}: no teacher weights are shipped, so --trimap-dir cannot be used")
     teacher = DEFAULT_TEACHER if with_teacher else None
-    return load_matter(weights_path, teacher=teacher, device=device, precision=precision, max_side=max_side, upsample=upsample)
+    return load_matter(
+        weights_path, teacher=teacher, device=device, precision=precision, max_side=max_side, upsample=upsample, backend=backend
+    )
 
 
 def _start_line(matter, auto_precision: bool, trimap_count: int) -> str:
-    from matting_cli.devices import describe_device
+    if matter.backend == "onnx":
+        device_line = "cpu (ONNX Runtime)"
+    else:
+        from matting_cli.devices import describe_device
 
+        device_line = describe_device(matter.device)
     return (
-        f"device: {describe_device(matter.device)} · precision: {_precision_name(matter.dtype)}"
+        f"device: {device_line} · precision: {matter.precision}"
         + (" (auto)" if auto_precision else "") + " · "
         f"weights: {matter.weights} ({matter.info.model} {matter.info.role})"
         + (f" · teacher for {trimap_count} trimap(s): {DEFAULT_TEACHER}" if trimap_count else "")

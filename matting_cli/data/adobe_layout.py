@@ -28,7 +28,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from matting_cli.data.sources import background_folders, ForegroundSpec, MattingSource, is_image_file, require_folder
+from matting_cli.data.sources import ForegroundSpec, MattingSource, background_folders, is_image_file, require_folder
 from matting_cli.errors import InputMismatchError, PpidError
 
 FOREGROUND_GROUPS = ("Adobe-licensed images", "Other")

@@ -209,6 +209,9 @@ def decode_image_bytes(data: bytes, name: str = "<stdin>") -> DecodedImage:
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error) as exc:
         reason = str(exc).strip() or type(exc).__name__
         raise ImageReadError(name, f"corrupt or truncated image ({reason})") from None
+    finally:
+        # PIL's limit is process-wide: a library must not leave it changed for its caller.
+        Image.MAX_IMAGE_PIXELS = saved_limit
     if pixels.shape[0] == 0 or pixels.shape[1] == 0:
         raise ImageReadError(name, "image has zero width or height")
     pixels = np.ascontiguousarray(apply_exif_orientation(pixels, orientation))

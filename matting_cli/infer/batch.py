@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-import torch
 
 from matting_cli.data.image_io import decode_image_bytes, read_image, to_gray_u8, to_rgb_float
 from matting_cli.data.image_write import write_image
@@ -118,7 +117,8 @@ def _describe(exc: BaseException) -> str:
         return str(exc)
     if isinstance(exc, MemoryError):
         return "out of memory (try a smaller --max-side)"
-    if isinstance(exc, torch.cuda.OutOfMemoryError):
+    torch = sys.modules.get("torch")  # loaded only when PyTorch runs the network
+    if torch is not None and isinstance(exc, torch.cuda.OutOfMemoryError):
         return "out of GPU memory (try a smaller --max-side or --batch-size)"
     return f"{type(exc).__name__}: {exc}"
 

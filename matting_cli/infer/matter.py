@@ -12,22 +12,28 @@ gets the same alpha. Nothing here prints; a problem the caller can fix is a one-
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Union
+from typing import TYPE_CHECKING, Union
 
 import numpy as np
-import torch
 from PIL import Image
 
 from matting_cli.data.image_io import read_image, to_gray_u8, to_rgb_float
 from matting_cli.data.trimap import quantize_trimap
-from matting_cli.devices import resolve_device, resolve_precision
 from matting_cli.errors import PpidError
+from matting_cli.infer.backend import choose_backend
+from matting_cli.infer.onnx_backend import OnnxExportFailed, OnnxNetwork, load_onnx_network
 from matting_cli.infer.outputs import Background, build_outputs
 from matting_cli.infer.predict import UPSAMPLING, finish_alpha, prepare_input, run_network
-from matting_cli.model_files import ModelFileInfo, build_model, read_model_info
+from matting_cli.infer.weights_header import WeightsInfo, read_weights_info
 from matting_cli.paths import DEFAULT_MAX_SIDE, DEFAULT_STUDENT
+
+if TYPE_CHECKING:  # torch is imported only when PyTorch runs the network
+    import torch
+
+    from matting_cli.model_files import ModelFileInfo
 
 ImageLike = Union[np.ndarray, Image.Image, str, os.PathLike]
 FOREGROUND_METHODS = ("ml", "none")
@@ -41,15 +47,25 @@ class Matter:
 
     `student` mattes without a trimap; `teacher` (optional) mattes images given with a trimap. A
     matter loaded from a teacher file alone has no student and needs a trimap for every image.
+    With `backend` "onnx" the student is an `OnnxNetwork` (ONNX Runtime on the CPU, fp32), `device`
+    is the string "cpu" and `dtype` is None, so that nothing needs torch; a teacher runs in PyTorch.
     """
 
-    student: torch.nn.Module | None
+    student: torch.nn.Module | OnnxNetwork | None
     teacher: torch.nn.Module | None
-    device: torch.device
-    dtype: torch.dtype
-    info: ModelFileInfo  # what the main weights file says it is (model, role, card)
+    device: torch.device | str
+    dtype: torch.dtype | None
+    info: ModelFileInfo | WeightsInfo  # what the main weights file says it is (model, role, card)
     max_side: int = DEFAULT_MAX_SIDE
     upsample: str = "bilinear"
+    backend: str = "torch"  # what runs the student: "torch" or "onnx"
+
+    @property
+    def precision(self) -> str:
+        """fp32, bf16 or fp16: what the student computes in."""
+        if self.dtype is None:
+            return "fp32"
+        return {"torch.float32": "fp32", "torch.bfloat16": "bf16", "torch.float16": "fp16"}[str(self.dtype)]
 
     @property
     def weights(self) -> Path:
@@ -93,6 +109,8 @@ class Matter:
         if not with_trimap and self.student is None:
             raise PpidError(f"{self.weights}: this is a teacher; it needs a trimap for every image")
         model = self.teacher if with_trimap else self.student
+        if isinstance(model, OnnxNetwork):
+            return model(inputs)
         return run_network(model, inputs, self.device, self.dtype)
 
     def full_size(self, alpha_small: np.ndarray, rgb: np.ndarray, trimap: np.ndarray | None) -> np.ndarray:
@@ -109,6 +127,7 @@ def load_matter(
     precision: str = "auto",
     max_side: int = DEFAULT_MAX_SIDE,
     upsample: str = "bilinear",
+    backend: str = "auto",
 ) -> Matter:
     """Load a ppid model once for many images; the defaults are those of `ppid matte`.
 
@@ -116,7 +135,9 @@ def load_matter(
     that needs a trimap per image. `teacher`: a teacher file for images given with a trimap.
     `device`: auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps. `precision`: auto (bf16 where the
     hardware runs it natively, else fp32), fp32, fp16 (GPU) or bf16. `max_side`: the longer side the
-    network sees. `upsample`: bilinear or guided (edges follow the photo's).
+    network sees. `upsample`: bilinear or guided (edges follow the photo's). `backend`: auto (ONNX
+    Runtime where it is installed, the device is the CPU and the precision fp32; else PyTorch), torch,
+    or onnx (the graph is exported once per weights file and cached: `infer/onnx_backend.py`).
     """
     if upsample not in UPSAMPLING:
         raise PpidError(f"upsample: {upsample!r} is not one of {', '.join(UPSAMPLING)}")
@@ -124,21 +145,48 @@ def load_matter(
         raise PpidError(f"max_side: must be a positive number of pixels (got {max_side})")
     if weights is None and not DEFAULT_STUDENT.is_file():
         raise PpidError(f"{DEFAULT_STUDENT}: no default student weights are shipped in this checkout; give a weights file")
+    weights_path = Path(weights if weights is not None else DEFAULT_STUDENT)
+    header = read_weights_info(weights_path)
+    if header.role != "teacher" and choose_backend(backend, str(device), precision, source="backend") == "onnx":
+        try:
+            network = load_onnx_network(weights_path)
+        except OnnxExportFailed as exc:
+            warnings.warn(f"{exc}; running the network in PyTorch", stacklevel=2)
+        else:
+            teacher_model = _load_teacher(teacher, torch_device=None) if teacher is not None else None
+            return Matter(network, teacher_model, "cpu", None, header, max_side, upsample, backend="onnx")
+    from matting_cli.devices import resolve_device, resolve_precision
+    from matting_cli.model_files import build_model, read_model_info
+
     torch_device = resolve_device(str(device), source="device")
     dtype = resolve_precision(precision, torch_device, source="precision")
-    info = read_model_info(weights if weights is not None else DEFAULT_STUDENT)
-    main = build_model(info.path, info.model, info.role, torch_device, info.student_merge)
+    info = read_model_info(weights_path)
+    main = _for_inference(build_model(info.path, info.model, info.role, torch_device, info.student_merge))
     if info.role == "teacher":
         if teacher is not None:
             raise PpidError(f"{info.path}: is a teacher already; give teacher= only beside a trimap-free model")
         return Matter(None, main, torch_device, dtype, info, max_side, upsample)
-    teacher_model = None
-    if teacher is not None:
-        teacher_info = read_model_info(teacher)
-        if teacher_info.role != "teacher":
-            raise PpidError(f"{teacher_info.path}: is a {teacher_info.role}, not a teacher (it takes no trimap)")
-        teacher_model = build_model(teacher_info.path, teacher_info.model, teacher_info.role, torch_device, teacher_info.student_merge)
+    teacher_model = _load_teacher(teacher, torch_device) if teacher is not None else None
     return Matter(main, teacher_model, torch_device, dtype, info, max_side, upsample)
+
+
+def _load_teacher(teacher: str | os.PathLike, torch_device: torch.device | None) -> torch.nn.Module:
+    """The teacher in PyTorch (ONNX Runtime runs trimap-free models only); on the CPU beside an ONNX student."""
+    from matting_cli.model_files import build_model, read_model_info
+
+    teacher_info = read_model_info(teacher)
+    if teacher_info.role != "teacher":
+        raise PpidError(f"{teacher_info.path}: is a {teacher_info.role}, not a teacher (it takes no trimap)")
+    device = torch_device if torch_device is not None else "cpu"
+    return _for_inference(build_model(teacher_info.path, teacher_info.model, teacher_info.role, device, teacher_info.student_merge))
+
+
+def _for_inference(model: torch.nn.Module) -> torch.nn.Module:
+    """BatchNorms folded into their convolutions: one pass less per layer, the same alpha to ~1e-6."""
+    from matting_cli.infer.fold_batchnorm import fold_batchnorms
+
+    fold_batchnorms(model)
+    return model
 
 
 def _rgb_float(image: ImageLike) -> np.ndarray:

@@ -10,11 +10,15 @@ background keep those values in the result.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import cv2
 import numpy as np
-import torch
 
 from matting_cli.infer.guided_upsample import guided_upsample
+
+if TYPE_CHECKING:  # imported where the network runs, so that ONNX Runtime alone never loads it
+    import torch
 
 TRIMAP_UNKNOWN = 128
 UPSAMPLING = ("guided", "bilinear")
@@ -43,16 +47,19 @@ def prepare_input(rgb: np.ndarray, trimap: np.ndarray | None, max_side: int) -> 
     return np.ascontiguousarray(np.concatenate(channels, axis=0), dtype=np.float32)
 
 
-@torch.inference_mode()
-def run_network(model: torch.nn.Module, batch: np.ndarray, device: torch.device, dtype: torch.dtype) -> np.ndarray:
-    """N x C x h x w inputs -> N x h x w float32 alpha in [0, 1]."""
-    x = torch.from_numpy(batch).to(device)
-    if dtype == torch.float32:
-        alpha = model(x)
-    else:
-        with torch.autocast(device_type=device.type, dtype=dtype):
+def run_network(model: torch.nn.Module, batch: np.ndarray, device: torch.device | str, dtype: torch.dtype | None) -> np.ndarray:
+    """N x C x h x w inputs -> N x h x w float32 alpha in [0, 1] (`dtype` None: fp32)."""
+    import torch
+
+    device = torch.device(device)
+    with torch.inference_mode():
+        x = torch.from_numpy(batch).to(device)
+        if dtype is None or dtype == torch.float32:
             alpha = model(x)
-    return alpha.float().clamp_(0, 1)[:, 0].cpu().numpy()
+        else:
+            with torch.autocast(device_type=device.type, dtype=dtype):
+                alpha = model(x)
+        return alpha.float().clamp_(0, 1)[:, 0].cpu().numpy()
 
 
 def finish_alpha(
@@ -77,7 +84,7 @@ def predict_alpha(
     trimap: np.ndarray | None,
     max_side: int,
     device: torch.device,
-    dtype: torch.dtype = torch.float32,
+    dtype: torch.dtype | None = None,
     upsample: str = "bilinear",
 ) -> np.ndarray:
     """One image end to end: H x W x 3 RGB (+ trimap for a teacher) -> H x W float32 alpha in [0, 1]."""

@@ -35,12 +35,18 @@ __all__ = sorted(_LAZY_EXPORTS)
 
 if TYPE_CHECKING:
     # `name as name` marks a re-export for type checkers and linters.
-    from matting_cli.train.config import (TrainConfig as TrainConfig, load_config as load_config,
-                                          load_run_config as load_run_config, parse_override as parse_override)
-    from matting_cli.train.engine import (ProgressFn as ProgressFn, StepEvent as StepEvent, TrainResult as TrainResult,
-                                          Validator as Validator, train as train)
+    from matting_cli.train.config import TrainConfig as TrainConfig
+    from matting_cli.train.config import load_config as load_config
+    from matting_cli.train.config import load_run_config as load_run_config
+    from matting_cli.train.config import parse_override as parse_override
+    from matting_cli.train.engine import ProgressFn as ProgressFn
+    from matting_cli.train.engine import StepEvent as StepEvent
+    from matting_cli.train.engine import TrainResult as TrainResult
+    from matting_cli.train.engine import Validator as Validator
+    from matting_cli.train.engine import train as train
     from matting_cli.train.rng import seed_everything as seed_everything
-    from matting_cli.train.steps import StepFn as StepFn, alpha_step as alpha_step
+    from matting_cli.train.steps import StepFn as StepFn
+    from matting_cli.train.steps import alpha_step as alpha_step
 
 
 def __getattr__(name: str) -> Any:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import tomllib
 from pathlib import Path
 from typing import Any, TypeVar
+
+import tomllib
 
 from matting_cli.errors import PpidError
 

@@ -110,7 +110,7 @@ def _draw_panel(image: Image.Image, origin: tuple[int, int], title: str, series:
         draw.text((left - TICK_LENGTH - 3, py), _tick_label(y), fill="black", font=font, anchor="rm")
     draw.rectangle((left, top, right, bottom), outline="black")
 
-    for number, (name, (xs, ys)) in enumerate(series.items()):
+    for number, (xs, ys) in enumerate(series.values()):
         colour = PALETTE[number % len(PALETTE)]
         finite = [to_pixel(x, y) for x, y in zip(xs, ys) if math.isfinite(y) and (y > 0 or not log_scale)]
         if len(finite) == 1:

@@ -31,12 +31,12 @@ from torch.utils.data import DataLoader, Dataset
 
 from matting_cli.data.atomic import atomic_write_text
 from matting_cli.data.samples import widen_on_device
+from matting_cli.devices import describe_hardware, native_bf16, resolve_device
 from matting_cli.errors import PpidError
 from matting_cli.train import state
 from matting_cli.train.checkpoint_files import CHECKPOINT_JSON, load_checkpoint, save_checkpoint, write_safetensors
 from matting_cli.train.config import TrainConfig, config_differences, config_from_dict, config_to_dict
 from matting_cli.train.curves import write_curves
-from matting_cli.devices import describe_hardware, native_bf16, resolve_device
 from matting_cli.train.distributed import (
     DistContext,
     broadcast_from_main,

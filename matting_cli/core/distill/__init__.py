@@ -56,6 +56,7 @@ __all__ = [
     "effective_support",
     "feature_distance",
     "resolve_kernels",
+    "triton_available",
     "table5_weights",
     "transition_mask",
 ]

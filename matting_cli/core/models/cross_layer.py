@@ -29,7 +29,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-
 MERGE_MODES = ("decoder", "side")
 
 
