@@ -26,3 +26,17 @@ def run_cli(argv: list[str]) -> int:
     except SystemExit as exc:
         return int(exc.code or 0)
     return 0
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache_dir(tmp_path_factory):
+    """ONNX graphs that `ppid matte` exports go to a temporary cache, never the user's ~/.cache."""
+    import os
+
+    previous = os.environ.get("PPID_CACHE_DIR")
+    os.environ["PPID_CACHE_DIR"] = str(tmp_path_factory.mktemp("ppid_cache"))
+    yield
+    if previous is None:
+        os.environ.pop("PPID_CACHE_DIR", None)
+    else:
+        os.environ["PPID_CACHE_DIR"] = previous

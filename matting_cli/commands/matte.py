@@ -41,12 +41,6 @@ class Upsampling(str, Enum):
     bilinear = "bilinear"
 
 
-class Backend(str, Enum):
-    auto = "auto"
-    torch = "torch"
-    onnx = "onnx"
-
-
 class Precision(str, Enum):
     auto = "auto"
     fp32 = "fp32"
@@ -126,9 +120,8 @@ def matte_command(
     precision: Precision = typer.Option(
         Precision.auto, "--precision", help="auto (bf16 where the hardware runs it natively, else fp32), fp32, fp16 (GPU) or bf16."
     ),
-    backend: Backend = typer.Option(
-        Backend.auto, "--backend", help="auto (ONNX Runtime when installed, on the CPU at fp32; else PyTorch), torch or onnx."
-    ),
+    # A plain string, checked by `choose_backend`, so a wrong value is one line, not a usage box.
+    backend: str = typer.Option("auto", "--backend", help="auto (ONNX Runtime when installed, on the CPU at fp32; else PyTorch), torch or onnx."),
     batch_size: int = typer.Option(1, "--batch-size", min=1, help="Images per forward pass (same-size images are batched)."),
     workers: int = typer.Option(2, "--workers", min=1, help="Threads decoding images ahead of the network."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Redo outputs that already exist (default: skip them)."),
@@ -156,7 +149,7 @@ def matte_command(
     kinds = _parse_kinds(out)
     _check_format(kinds, fmt.value, bit_depth)
     try:
-        engine = choose_backend(backend.value, device, precision.value)
+        engine = choose_backend(backend, device, precision.value)
         torch_device = "cpu" if engine == "onnx" else _torch_device(device, precision.value)
     except PpidError as exc:
         raise UsageError(str(exc)) from None

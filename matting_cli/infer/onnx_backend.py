@@ -1,0 +1,112 @@
+"""A trimap-free model run by ONNX Runtime on the CPU, from a graph exported once per weights file.
+
+The graph is cached under `$PPID_CACHE_DIR` (default `~/.cache/ppid`) as
+`onnx/<weights stem>-<sha256 of the weights file>-opset<N>-ppid<version>.onnx`: a changed weights file,
+opset or ppid version gets a new graph, and a process that finds its graph cached never imports
+torch. Writes are atomic (temp file + rename); an entry ONNX Runtime cannot load is exported again.
+
+The host pads the input exactly as `contract.pad_to_multiple` does (reflection, replication for a side
+of 1) before the graph sees it, so any size down to 1x1 gets the PyTorch model's result; the graph
+itself only ever sees multiples of 32 and crops nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+
+from matting_cli import __version__
+from matting_cli.errors import PpidError
+
+SIZE_MULTIPLE = 32  # contract.SIZE_MULTIPLE, repeated so this module stays free of torch
+GRAPH_OPSET = 17
+CACHE_ENV = "PPID_CACHE_DIR"
+
+
+class OnnxExportFailed(PpidError):
+    """The graph could not be exported or loaded; the caller runs PyTorch instead."""
+
+
+def cache_dir() -> Path:
+    configured = os.environ.get(CACHE_ENV)
+    return Path(configured).expanduser() if configured else Path.home() / ".cache" / "ppid"
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def graph_path(weights: Path, opset: int = GRAPH_OPSET) -> Path:
+    """Where the graph of `weights` lives in the cache (it may not exist yet)."""
+    return cache_dir() / "onnx" / f"{weights.stem}-{file_sha256(weights)}-opset{opset}-ppid{__version__}.onnx"
+
+
+def pad_like_model(batch: np.ndarray) -> np.ndarray:
+    """N x C x H x W -> padded at the bottom/right to multiples of 32, as `contract.pad_to_multiple`:
+    a side of 1 is replicated to 2, then reflected in steps of at most size - 1."""
+    for axis in (2, 3):
+        target = -(-batch.shape[axis] // SIZE_MULTIPLE) * SIZE_MULTIPLE
+        if batch.shape[axis] == 1 and target > 1:
+            batch = np.pad(batch, _far_side(axis, 1), mode="edge")
+        while batch.shape[axis] < target:
+            step = min(target - batch.shape[axis], batch.shape[axis] - 1)
+            batch = np.pad(batch, _far_side(axis, step), mode="reflect")
+    return np.ascontiguousarray(batch, dtype=np.float32)
+
+
+def _far_side(axis: int, amount: int) -> list[tuple[int, int]]:
+    widths = [(0, 0)] * 4
+    widths[axis] = (0, amount)
+    return widths
+
+
+class OnnxNetwork:
+    """Callable like `predict.run_network`: N x 3 x h x w float32 in [0, 1] -> N x h x w alpha in [0, 1]."""
+
+    def __init__(self, graph: Path, threads: int | None = None):
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        self.graph = graph
+        self.session = onnxruntime.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        height, width = batch.shape[2], batch.shape[3]
+        alpha = self.session.run(None, {"image": pad_like_model(batch)})[0]
+        return np.clip(alpha[:, 0, :height, :width], 0.0, 1.0)
+
+
+def load_onnx_network(weights: Path, threads: int | None = None) -> OnnxNetwork:
+    """The cached graph of `weights` in a session, exporting it first when missing or unreadable.
+
+    Raises `OnnxExportFailed` (one line) when no graph can be made; the caller falls back to PyTorch.
+    """
+    path = graph_path(weights)
+    if path.is_file():
+        try:
+            return OnnxNetwork(path, threads)
+        except Exception:  # a truncated or foreign file: export again over it
+            pass
+    try:
+        _export(weights, path)
+        return OnnxNetwork(path, threads)
+    except Exception as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise OnnxExportFailed(f"{weights}: no ONNX graph ({reason})") from None
+
+
+def _export(weights: Path, path: Path) -> None:
+    from matting_cli.infer.onnx_export import export_onnx
+    from matting_cli.model_files import load_model_file
+
+    model, _ = load_model_file(weights)
+    export_onnx(model, path, opset=GRAPH_OPSET)
