@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
+import warnings
 from enum import Enum
 from pathlib import Path
 from typing import List, Optional
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -149,7 +152,8 @@ def matte_command(
     kinds = _parse_kinds(out)
     _check_format(kinds, fmt.value, bit_depth)
     try:
-        engine = choose_backend(backend, device, precision.value)
+        with _warnings_as_lines():
+            engine = choose_backend(backend, device, precision.value)
         torch_device = "cpu" if engine == "onnx" else _torch_device(device, precision.value)
     except PpidError as exc:
         raise UsageError(str(exc)) from None
@@ -161,7 +165,8 @@ def matte_command(
     plan = plan_jobs(inputs, out_dir, kinds, _EXTENSIONS[fmt.value], flat)
     jobs, rank, world = _distributed_share(plan.jobs)
     trimaps = _assign_trimaps(jobs, trimap_dir) if trimap_dir is not None else {}
-    matter = _load_matter(weights, bool(trimaps), torch_device, precision.value, max_side, upsample.value, engine)
+    with _warnings_as_lines():  # e.g. ONNX Runtime could not be used and PyTorch runs instead
+        matter = _load_matter(weights, bool(trimaps), torch_device, precision.value, max_side, upsample.value, engine)
 
     if not quiet and rank == 0:
         share = f" · rank {rank}/{world}" if world > 1 else ""
@@ -233,6 +238,16 @@ def _assign_trimaps(jobs: list[Job], trimap_dir: Path) -> dict[str, Path]:
         if found is not None:
             trimaps[job.source] = found
     return trimaps
+
+
+@contextlib.contextmanager
+def _warnings_as_lines():
+    """Library warnings raised inside, each printed once as one line (no source line under it)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        yield
+    for message in dict.fromkeys(str(w.message) for w in caught):
+        stderr.print(f"[yellow]warning:[/] {escape(message)}")
 
 
 def _torch_device(device: str, precision: str):

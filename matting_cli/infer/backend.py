@@ -21,7 +21,12 @@ BACKENDS = ("auto", "torch", "onnx")
 
 
 def onnxruntime_installed() -> bool:
-    return importlib.util.find_spec("onnxruntime") is not None
+    if "onnxruntime" in sys.modules:  # None there means an import of it has failed or is blocked
+        return sys.modules["onnxruntime"] is not None
+    try:
+        return importlib.util.find_spec("onnxruntime") is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def choose_backend(backend: str, device: str, precision: str, source: str = "--backend") -> str:
