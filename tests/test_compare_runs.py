@@ -1,4 +1,4 @@
-"""tools/compare_runs.py: the same-batch alpha-loss tables of docs/TRAINING_RUNS.md."""
+"""tools/compare_runs.py: the same-batch alpha-loss tables that compare a student with its baseline."""
 
 from __future__ import annotations
 

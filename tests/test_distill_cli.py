@@ -147,7 +147,7 @@ def test_a_warm_started_student_begins_from_its_weights_file_and_refuses_another
 
 
 def test_side_student_without_distillation_trains_exactly_as_the_baseline(data, tmp_path):
-    """The yardstick of docs/TRAINING_RUNS.md: a side student with no CLSD and no ALD is the baseline,
+    """The yardstick of the distillation comparisons: a side student with no CLSD and no ALD is the baseline,
     step for step (same init, same batches, same dropout, same updates) under one recipe, so every
     difference between a side student's run and its baseline's comes from the distillation terms.
     The CPU presets share grad_clip 20; a bare `ppid distill` clips at 1.0 and `ppid train` not at all."""

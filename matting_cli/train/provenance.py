@@ -13,7 +13,7 @@ import torch
 from matting_cli import __version__
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
-# Names the commit of a copied source tree (a GPU lease's call sets it; tools/gpu_lease.sh prints the call).
+# Names the commit of a copied source tree (tools/gpu_lease.sh prints the call that sets it).
 SOURCE_COMMIT_VARIABLE = "PPID_SOURCE_COMMIT"
 
 
@@ -44,7 +44,7 @@ def git_state() -> dict[str, object]:
     PPID_SOURCE_COMMIT set, that is the commit, and whether the tree had changes is not known.
     """
     # Whoever copies the tree elsewhere can name its commit: that name wins, because a copy may carry a
-    # stale .git (the first GPU lease's runs recorded the session's first commit, not the one sent).
+    # stale .git, whose HEAD is not the commit that was copied.
     given = os.environ.get(SOURCE_COMMIT_VARIABLE, "").strip()
     if given:
         return {"commit": given, "dirty": None, "commit_source": SOURCE_COMMIT_VARIABLE}

@@ -2,7 +2,7 @@
 not ImageNet.
 
 Why: a teacher, baseline or student trained for one budget can be trained on (a new learning-rate
-schedule, more steps, more data) in a later session without redoing the steps it already has. The
+schedule, more steps, more data) later without redoing the steps it already has. The
 file must hold the same network and role as the run, checked before anything is written, so a
 baseline never starts from a teacher's 4-channel stem by mistake.
 """

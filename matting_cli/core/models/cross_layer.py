@@ -7,7 +7,7 @@ are larger than their baselines). The f3x3(F̄_{n-1}) outputs are returned too: 
 compares them with the teacher.
 
 Merge "side" keeps the branch out of the decoder: the decoder reads F_n, and F̄_n only produce the
-projections CLSD compares. Why it exists (docs/TRAINING_RUNS.md): a student trained on L_alpha alone,
+projections CLSD compares. Why it exists (docs/HISTORY.md): a student trained on L_alpha alone,
 with no distillation at all, shut its encoder.s4 spatial gate by step 1000 while the baseline kept
 it open. With the merges in the decoder, the chain of projections from s2 is a second, shallow
 route to every deeper level, so closing a gate costs the alpha loss little, and once shut a sigmoid
