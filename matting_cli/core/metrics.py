@@ -1,7 +1,7 @@
 """SAD, MSE, Grad and Conn exactly as the Deep Image Matting MATLAB evaluation code computes them.
 
 Reference: the DIM release's `compute_sad_loss.m`, `compute_mse_loss.m`, `compute_gradient_loss.m`
-(with `gaussgradient.m`) and `compute_connectivity_error.m` (SPEC §8). Inputs are uint8 alpha mattes
+(with `gaussgradient.m`) and `compute_connectivity_error.m` (the DIM MATLAB code). Inputs are uint8 alpha mattes
 (H x W) and an optional boolean region mask (None = whole image). Values are returned in the paper's
 scales: SAD/1000, MSE raw, Grad/1000, Conn/1000.
 
@@ -247,7 +247,7 @@ def connectivity_levels(pred: np.ndarray, gt: np.ndarray, step: float = 0.1) -> 
 
 
 def conn(pred: np.ndarray, gt: np.ndarray, region: np.ndarray | None = None, step: float = 0.1) -> float:
-    """Conn = sum over the region of |phi(p) - phi(g)|, divided by 1000 (SPEC §8)."""
+    """Conn = sum over the region of |phi(p) - phi(g)|, divided by 1000 (the DIM MATLAB code)."""
     _check(pred, gt, region)
     count, levels = connectivity_levels(pred, gt, step)
     table = _phi_table(levels)

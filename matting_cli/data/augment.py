@@ -1,4 +1,4 @@
-"""Training-time augmentation steps (SPEC section 6), each a pure function of its inputs and an RNG.
+"""Training-time augmentation steps (paper Sec. 4.2, docs/TRAINING.md), each a pure function of its inputs and an RNG.
 
 The recipe follows DIM (Xu et al. 2017) as the paper does: crops of 512/640/960 centred on transition
 pixels and resized to the training size, random flips, random trimaps (trimap.random_trimap), and

@@ -1,4 +1,4 @@
-"""The composite equation and how a background is fitted behind a foreground (SPEC section 7).
+"""The composite equation and how a background is fitted behind a foreground (docs/DATA.md).
 
 I = alpha F + (1 - alpha) B, computed in float64 and rounded once to 8 bits (the Adobe script
 truncates with `astype(np.uint8)`, which darkens every pixel by half a level on average; rounding

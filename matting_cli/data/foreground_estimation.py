@@ -2,7 +2,7 @@
 Foreground Estimation"), vectorised numpy.
 
 Given a photo I and its alpha matte, find the foreground F and background B colours with
-I = alpha F + (1 - alpha) B (SPEC section 7) by minimising, over all pixels i and 4-neighbours j,
+I = alpha F + (1 - alpha) B (docs/DATA.md) by minimising, over all pixels i and 4-neighbours j,
 
     sum_i (alpha_i F_i + (1 - alpha_i) B_i - I_i)^2
       + sum_i sum_j (eps + omega |alpha_i - alpha_j|) (|F_i - F_j|^2 + |B_i - B_j|^2)

@@ -1,4 +1,4 @@
-"""Training samples composited on the fly (SPEC section 6), for `ppid train` and `ppid distill`.
+"""Training samples composited on the fly (paper Sec. 4.2, docs/TRAINING.md), for `ppid train` and `ppid distill`.
 
 `CompositingDataset(source, config)[index]` is a dict of float32 tensors:
 

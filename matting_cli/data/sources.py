@@ -7,7 +7,7 @@ Dataset:
 - `fg_alpha_source(..., photos=True)`: the same with photos in place of foregrounds, whose foregrounds
   are estimated (a folder of photos beside a folder of mattes, as pseudo-labelled sets ship);
 - `image_alpha_source`: folders `NAME/image.*` + `NAME/alpha.*` (alphamatting.com style), whose
-  foregrounds are estimated (SPEC section 7);
+  foregrounds are estimated (docs/DATA.md);
 - `adobe_layout.adobe_source`: the Adobe Image Matting / Distinctions-646 tree with its name lists.
 `combine_sources` joins several into one pool (real photos plus pseudo-labelled ones, say).
 

@@ -32,7 +32,7 @@ RESUME_MAY_CHANGE = frozenset(
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
-    """The paper's recipe (SPEC §6) as defaults; 0 turns an optional feature off."""
+    """The paper's recipe (paper Sec. 4.2, docs/TRAINING.md) as defaults; 0 turns an optional feature off."""
 
     model: str = "dim"  # registry name for create_model
     role: str = "teacher"  # teacher: RGB + trimap input; baseline and student: RGB only

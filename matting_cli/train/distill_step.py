@@ -1,4 +1,4 @@
-"""The distillation step for the training engine, and loading the frozen teacher (SPEC §3-5).
+"""The distillation step for the training engine, and loading the frozen teacher (paper Eq. 2-4, docs/DISTILLATION.md).
 
     teacher = load_teacher("runs/indexnet-teacher")            # a run folder or a ppid weights file
     objective = DistillationModel(create_model("indexnet", "student", pretrained=True), settings)

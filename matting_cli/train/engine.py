@@ -82,7 +82,7 @@ class TrainResult:
 
 
 def poly_lr(base_lr: float, step: int, total_steps: int, power: float) -> float:
-    """The paper's schedule (SPEC §6), lr × (1 − step/total_steps)^power for 0-based `step`: base_lr
+    """The paper's schedule (paper Sec. 4.2, docs/TRAINING.md), lr × (1 − step/total_steps)^power for 0-based `step`: base_lr
     at step 0, → 0 at the end. A pure function of the step, so the scheduler state a checkpoint needs
     is the step number and three constants, and a resumed run cannot drift from an uninterrupted one."""
     return base_lr * (1.0 - step / total_steps) ** power

@@ -1,4 +1,4 @@
-"""The alpha-prediction loss of PPID-IM (paper §3.3, Eq. 11-17; SPEC §5).
+"""The alpha-prediction loss of PPID-IM (paper §3.3, Eq. 11-17; docs/TRAINING.md).
 
     L_alpha = Σ_ij w^L1_ij S_ij |α_ij − α*_ij|            (Eq. 12, 13, 15)
             + Σ_ij w^ce_ij S_ij CE(α_ij, α*_ij)            (Eq. 12, 14, 16)

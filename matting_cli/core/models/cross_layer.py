@@ -1,7 +1,7 @@
-"""The student's cross-layer branch of CLSD (SPEC §3, paper Eq. 4).
+"""The student's cross-layer branch of CLSD (paper Eq. 4, docs/DISTILLATION.md).
 
 F̄_1 = F_1 and F̄_n = F_n + f3x3(F̄_{n-1}), with f3x3 a 3x3 stride-2 convolution C_{n-1} -> C_n.
-By default (merge "decoder", SPEC §3) the merged F̄_n replace F_n wherever the student's decoder
+By default (merge "decoder", paper Eq. 2-4, docs/DISTILLATION.md) the merged F̄_n replace F_n wherever the student's decoder
 reads encoder features, so these convs ship with the student (they are why the paper's PPID students
 are larger than their baselines). The f3x3(F̄_{n-1}) outputs are returned too: the λ2 term of L_CLSD
 compares them with the teacher.

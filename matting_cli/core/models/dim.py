@@ -1,8 +1,8 @@
-"""DIM: Deep Image Matting's encoder-decoder stage (Xu et al. 2017), SPEC §1.
+"""DIM: Deep Image Matting's encoder-decoder stage (Xu et al. 2017), docs/MODELS.md.
 
 VGG16 encoder with pooling indices -> SegNet unpooling decoder -> sigmoid. The input is the
 normalised RGB (+ the trimap channel for the teacher). Every tapped stage carries a CBAM spatial
-gate (SPEC §4); the student adds the CLSD cross-layer branch (SPEC §3), whose F̄_5 is what the
+gate (paper Eq. 5-9, docs/DISTILLATION.md); the student adds the CLSD cross-layer branch (paper Eq. 2-4, docs/DISTILLATION.md), whose F̄_5 is what the
 decoder reads (DIM's decoder reads no other encoder feature: only the pooling indices).
 """
 

@@ -1,4 +1,4 @@
-"""GCA matting (Li & Lu 2020, "Natural Image Matting via Guided Contextual Attention"), SPEC §1.
+"""GCA matting (Li & Lu 2020, "Natural Image Matting via Guided Contextual Attention"), docs/MODELS.md.
 
 ResNet34-D encoder with spectral norm, guided contextual attention after layer2 (stride 8) and
 again in the decoder at stride 8, shortcut blocks from every encoder stage (and from the input) to
@@ -6,10 +6,10 @@ the decoder, output (tanh + 1) / 2. The teacher receives the trimap as a 3-chann
 (background, unknown, foreground) and attends with its unknown region; trimap-free models attend
 everywhere with scale 1 (GCA's own code path when no unknown mask is given).
 
-Encoder taps (CBAM-gated, SPEC §4): F_1 = stem conv2 (32 ch, stride 2), F_2 = layer1 (64, 4),
+Encoder taps (CBAM-gated, paper Eq. 5-9, docs/DISTILLATION.md): F_1 = stem conv2 (32 ch, stride 2), F_2 = layer1 (64, 4),
 F_3 = layer2 + attention (128, 8), F_4 = layer3 (256, 16), F_5 = bottleneck (512, 32): exactly the
 features the decoder reads (F_1..F_4 through shortcut blocks, F_5 directly); the student's F̄_n
-replace them there (SPEC §3).
+replace them there (paper Eq. 2-4, docs/DISTILLATION.md).
 """
 
 from __future__ import annotations

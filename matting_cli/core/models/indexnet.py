@@ -1,10 +1,10 @@
-"""IndexNet matting (Lu et al. 2019), SPEC §1: MobileNetV2 with every stride set to 1 and five
+"""IndexNet matting (Lu et al. 2019), docs/MODELS.md: MobileNetV2 with every stride set to 1 and five
 learned index poolings (depthwise M2O, nonlinear + context), ASPP 320 -> 160, and a decoder that
 upsamples with the matching decoder indices.
 
-Encoder taps (each CBAM-gated, SPEC §4): F_1 = layer2 out (24 ch, stride 2), F_2 = layer3 (32, 4),
+Encoder taps (each CBAM-gated, paper Eq. 5-9, docs/DISTILLATION.md): F_1 = layer2 out (24 ch, stride 2), F_2 = layer3 (32, 4),
 F_3 = layer4 (64, 8), F_4 = layer6 (160, 16), F_5 = layer7 (320, 32) — the features the decoder and
-ASPP read. The student's F̄_n (SPEC §3) replace them there. layer0/layer1/layer5 feed the decoder
+ASPP read. The student's F̄_n (paper Eq. 2-4, docs/DISTILLATION.md) replace them there. layer0/layer1/layer5 feed the decoder
 too but are not taps (they share a stride with a tap).
 
 Output: the raw prediction in training (IndexNet trains its losses on it unclamped), clamped to

@@ -9,9 +9,9 @@ Input: one tensor N x C x H x W, float, any H, W >= 1. Channels 0-2: RGB in [0, 
 `model(x, return_features=True)` -> dict, in this order:
     "alpha":       N x 1 x H x W, as above
     "encoder":     [F_1..F_5], strides 2, 4, 8, 16, 32 (what the decoder reads: a student's are the
-                   merged F̄_n, SPEC §3, unless its student_merge is "side")
+                   merged F̄_n, paper Eq. 2-4, docs/DISTILLATION.md, unless its student_merge is "side")
     "decoder":     decoder stages at strides 16, 8, 4, 2
-    "attention":   {tap name: CBAM gate logits z, N x 1 x h x w} for every tap (SPEC §4),
+    "attention":   {tap name: CBAM gate logits z, N x 1 x h x w} for every tap (paper Eq. 5-9, docs/DISTILLATION.md),
                    keyed like `feature_info` ("encoder.s8", "decoder.s4", ...)
     "cross_layer": student only: [f3x3(F̄_1)..f3x3(F̄_4)], the λ2 inputs of L_CLSD (strides 4..32)
 Features are at the padded resolution (H and W rounded up to multiples of 32, padding at the

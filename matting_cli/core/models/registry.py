@@ -1,6 +1,6 @@
 """`create_model(name, role, pretrained=...)`: one entry point for every matting network (timm-style).
 
-Roles (SPEC §1, §3): "teacher" takes RGB + trimap; "baseline" is the same network on RGB only;
+Roles (docs/MODELS.md): "teacher" takes RGB + trimap; "baseline" is the same network on RGB only;
 "student" is the baseline plus the CLSD cross-layer branch whose F̄_n feed the decoder (or, with
 student_merge "side", only CLSD: models/cross_layer.py).
 """

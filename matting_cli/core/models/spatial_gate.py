@@ -1,4 +1,4 @@
-"""CBAM spatial gate carried by every tapped stage (SPEC §4, paper Eq. 6).
+"""CBAM spatial gate carried by every tapped stage (paper Eq. 6, docs/DISTILLATION.md).
 
 z(F) = conv7x7([mean_c(F); max_c(F)]) and F <- F * sigmoid(z). The gate is part of the network, so
 the teacher learns its attention during its own training and ALD can use the frozen teacher's z as

@@ -1,4 +1,4 @@
-"""What every matting network reports about its feature taps (SPEC §2).
+"""What every matting network reports about its feature taps (docs/MODELS.md).
 
 A tap is one stage output that distillation may compare: encoder stages F_1..F_5 at strides
 2, 4, 8, 16, 32 and decoder stages at strides 16, 8, 4, 2. Its name (e.g. "encoder.s8",

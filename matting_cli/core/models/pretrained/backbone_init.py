@@ -1,4 +1,4 @@
-"""Initialise a matting network's backbone from converted ImageNet weights (SPEC §1).
+"""Initialise a matting network's backbone from converted ImageNet weights (docs/MODELS.md).
 
 Our networks receive ImageNet mean/std-normalised RGB. MobileNetV2 (torchvision) expects exactly
 that. HED's VGG16 expects Caffe BGR 0..255 minus mean; since both are per-channel affine maps of the
