@@ -350,7 +350,7 @@ def build_page(command: str, args, methods: list[Method], results: dict[str, dic
     return "\n".join(page)
 
 
-def contact_sheet(path: Path, cases: list[core.Case], columns: list[tuple[str, list[np.ndarray]]], height: int = 200) -> None:
+def contact_sheet(path: Path, cases: list[core.Case], columns: list[tuple[str, list[np.ndarray]]], height: int = 160) -> None:
     """One row per real photo: image, reference alpha, then each method's prediction."""
     rows = []
     for i, case in enumerate(cases):
@@ -361,7 +361,9 @@ def contact_sheet(path: Path, cases: list[core.Case], columns: list[tuple[str, l
         rows.append(np.concatenate(tiles, axis=1))
     width = max(r.shape[1] for r in rows)
     sheet = np.concatenate([np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0))) for r in rows], axis=0)
-    write_image(path, sheet)  # atomic, format from the extension
+    # A JPEG at quality 85 keeps the sheet small enough to commit beside the page.
+    options = {"jpeg_quality": 85} if path.suffix.lower() in (".jpg", ".jpeg") else {}
+    write_image(path, sheet, **options)  # atomic, format from the extension
 
 
 # --------------------------------------------------------------------------------------------- main
