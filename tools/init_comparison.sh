@@ -35,10 +35,10 @@ queue() {
 }
 
 BASELINE=(train --config configs/cpu_indexnet.toml --role baseline --iters 500)
-baselines() {  # baselines SEED: old init, new init with batch statistics, new init with frozen BatchNorms
-  queue "oldinit-seed$1" "$OLD_CLI" "${BASELINE[@]}" --seed "$1"
+baselines() {  # baselines SEED: new init with batch statistics, with frozen BatchNorms, then the old init
   queue "newinit-batch-seed$1" "$CLI" "${BASELINE[@]}" --seed "$1" "${NEW[@]}" --set encoder_bn=batch
   queue "newinit-frozen-seed$1" "$CLI" "${BASELINE[@]}" --seed "$1" "${NEW[@]}" --set encoder_bn=frozen
+  queue "oldinit-seed$1" "$OLD_CLI" "${BASELINE[@]}" --seed "$1"
 }
 
 teacher() {  # the old teacher's command and schedule, stopped (SIGTERM: checkpoint, clean exit) once validated at step 500
