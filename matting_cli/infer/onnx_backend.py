@@ -1,8 +1,8 @@
 """A trimap-free model run by ONNX Runtime on the CPU, from a graph exported once per weights file.
 
 The graph is cached under `$PPID_CACHE_DIR` (default `~/.cache/ppid`) as
-`onnx/<weights stem>-<sha256 of the weights file>-opset<N>-ppid<version>.onnx`: a changed weights file,
-opset or ppid version gets a new graph, and a process that finds its graph cached never imports
+`onnx/<weights stem>-<sha256 of the weights file>-opset<N>-ppid<version>-g<R>.onnx`: a changed weights
+file, opset, ppid version or way of exporting (R, `GRAPH_REVISION`) gets a new graph, and a process that finds its graph cached never imports
 torch. Writes are atomic (temp file + rename); an entry ONNX Runtime cannot load is exported again.
 
 The host pads the input exactly as `contract.pad_to_multiple` does (reflection, replication for a side
@@ -23,6 +23,7 @@ from matting_cli.errors import PpidError
 
 SIZE_MULTIPLE = 32  # contract.SIZE_MULTIPLE, repeated so this module stays free of torch
 GRAPH_OPSET = 17
+GRAPH_REVISION = 2  # raised whenever onnx_export changes the graph it writes for the same weights
 CACHE_ENV = "PPID_CACHE_DIR"
 
 
@@ -45,7 +46,7 @@ def file_sha256(path: Path) -> str:
 
 def graph_path(weights: Path, opset: int = GRAPH_OPSET) -> Path:
     """Where the graph of `weights` lives in the cache (it may not exist yet)."""
-    return cache_dir() / "onnx" / f"{weights.stem}-{file_sha256(weights)}-opset{opset}-ppid{__version__}.onnx"
+    return cache_dir() / "onnx" / f"{weights.stem}-{file_sha256(weights)}-opset{opset}-ppid{__version__}-g{GRAPH_REVISION}.onnx"
 
 
 def pad_like_model(batch: np.ndarray) -> np.ndarray:
