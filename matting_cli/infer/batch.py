@@ -1,7 +1,8 @@
 """The `ppid matte` loop: for every job, skip, or decode -> predict -> build outputs -> write, and record.
 
-Decoding runs ahead in a thread pool while the network works; consecutive images that come out at
-the same working size are batched. A file that cannot be read or matted is recorded as failed with
+Decoding runs ahead in a thread pool while the network works, and one writer thread upsamples,
+encodes and records each result behind it (in input order); consecutive images that come out at the
+same working size are batched. A file that cannot be read or matted is recorded as failed with
 its reason and the loop goes on (unless `fail_fast`). Every input gets one line in
 `OUT/manifest.jsonl`, so an interrupted batch can be audited and resumed: outputs that already exist
 are skipped unless `overwrite` is set.
@@ -30,6 +31,7 @@ from matting_cli.infer.matter import Matter
 from matting_cli.infer.outputs import Background, build_outputs
 
 MANIFEST_NAME = "manifest.jsonl"
+WRITE_AHEAD = 2  # results waiting for the writer; each holds a full-size photo in memory
 
 
 @dataclass(frozen=True)
@@ -155,7 +157,13 @@ def run_batch(
         if result.status == "failed" and settings.fail_fast:
             stop = True
 
+    def finish_unless_stopped(result: JobResult) -> None:
+        if not stop:
+            finish(result)
+
     def write_outputs(item: _Loaded, alpha_small: np.ndarray, used: str) -> None:
+        if stop:  # --fail-fast: nothing after the first failure is recorded
+            return
         try:
             alpha = matter.full_size(alpha_small, item.rgb, item.trimap)
             arrays = build_outputs(
@@ -186,12 +194,12 @@ def run_batch(
                     run([item])
                 return
             item = batch[0]
-            finish(JobResult(item.job, "failed", time.perf_counter() - item.started, _describe(exc)))
+            in_order(finish_unless_stopped, JobResult(item.job, "failed", time.perf_counter() - item.started, _describe(exc)))
             return
         for item, alpha_small in zip(batch, alphas):
             if stop:
                 return
-            write_outputs(item, alpha_small, used)
+            in_order(write_outputs, item, alpha_small, used)
 
     pending: list[Job] = []
     for job in jobs:
@@ -200,46 +208,60 @@ def run_batch(
         else:
             pending.append(job)
 
+    # Every result after the skipped ones goes through this one thread, so results, manifest lines and
+    # callbacks keep the input order while the next image is in the network.
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ppid-writer")
+    written: deque[Future] = deque()
+
+    def in_order(task: Callable[..., None], *args) -> None:
+        while len(written) >= WRITE_AHEAD:
+            written.popleft().result()
+        written.append(writer.submit(task, *args))
+
     lookahead = max(2, settings.workers * 2 + settings.batch_size)
-    with ThreadPoolExecutor(max_workers=max(1, settings.workers)) as pool:
-        queue: deque[tuple[Job, Future]] = deque()
-        next_index = 0
-        batch: list[_Loaded] = []
-        while (next_index < len(pending) or queue or batch) and not stop:
-            while next_index < len(pending) and len(queue) < lookahead:
-                job = pending[next_index]
-                trimap_path = trimaps.get(job.source)
-                queue.append((job, pool.submit(_load, job, trimap_path, matter, stdin_bytes)))
-                next_index += 1
-            if not queue:
-                run(batch)
-                batch = []
-                continue
-            job, future = queue.popleft()
-            if on_start:
-                on_start(job)
-            try:
-                item = future.result()
-            except Exception as exc:
-                if batch:
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, settings.workers)) as pool:
+            queue: deque[tuple[Job, Future]] = deque()
+            next_index = 0
+            batch: list[_Loaded] = []
+            while (next_index < len(pending) or queue or batch) and not stop:
+                while next_index < len(pending) and len(queue) < lookahead:
+                    job = pending[next_index]
+                    trimap_path = trimaps.get(job.source)
+                    queue.append((job, pool.submit(_load, job, trimap_path, matter, stdin_bytes)))
+                    next_index += 1
+                if not queue:
                     run(batch)
                     batch = []
-                if not stop:
-                    finish(JobResult(job, "failed", 0.0, _strip_path(_describe(exc), job)))
-                continue
-            same_kind = batch and (
-                batch[0].network_input.shape == item.network_input.shape
-                and (batch[0].trimap is None) == (item.trimap is None)
-            )
-            if batch and not same_kind:
-                run(batch)
-                batch = []
-            batch.append(item)
-            if len(batch) >= settings.batch_size:
-                run(batch)
-                batch = []
-        for _, future in queue:
-            future.cancel()
+                    continue
+                job, future = queue.popleft()
+                if on_start:
+                    on_start(job)
+                try:
+                    item = future.result()
+                except Exception as exc:
+                    if batch:
+                        run(batch)
+                        batch = []
+                    in_order(finish_unless_stopped, JobResult(job, "failed", 0.0, _strip_path(_describe(exc), job)))
+                    continue
+                same_kind = batch and (
+                    batch[0].network_input.shape == item.network_input.shape
+                    and (batch[0].trimap is None) == (item.trimap is None)
+                )
+                if batch and not same_kind:
+                    run(batch)
+                    batch = []
+                batch.append(item)
+                if len(batch) >= settings.batch_size:
+                    run(batch)
+                    batch = []
+            for _, future in queue:
+                future.cancel()
+        while written:
+            written.popleft().result()
+    finally:
+        writer.shutdown(wait=True, cancel_futures=True)
     return results
 
 
