@@ -3,6 +3,7 @@ exported once per weights file into the cache, and a process that finds it cache
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -29,6 +30,7 @@ pytest.importorskip("onnx")
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MAX_SIDE = 224
 ONE_LEVEL = 1.0 / 255.0
+ORIGINAL_FIND_SPEC = importlib.util.find_spec
 
 
 @pytest.fixture(scope="module")
@@ -179,3 +181,10 @@ print(json.dumps({{"code": code, "torch": "torch" in sys.modules, "shape": list(
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report == {"code": 0, "torch": False, "shape": [20, 30]}
     assert (tmp_path / "out" / "a.png").is_file()
+
+
+def test_without_the_onnx_package_nothing_is_exported(student_weights, cache, monkeypatch):
+    monkeypatch.setattr("importlib.util.find_spec", lambda name, *args: None if name == "onnx" else ORIGINAL_FIND_SPEC(name, *args))
+    with pytest.warns(UserWarning, match="onnx package is not installed"):
+        matter = load_matter(student_weights, device="cpu", precision="fp32", backend="onnx")
+    assert matter.backend == "torch" and not cache.exists()

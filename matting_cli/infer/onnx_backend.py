@@ -106,6 +106,10 @@ def load_onnx_network(weights: Path, threads: int | None = None) -> OnnxNetwork:
 
 
 def _export(weights: Path, path: Path) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("onnx") is None:  # the exporter writes through it; fail before loading torch
+        raise RuntimeError("the onnx package is not installed (pip install 'ppid[onnx]'), so the graph cannot be exported")
     from matting_cli.infer.onnx_export import export_onnx
     from matting_cli.model_files import load_model_file
 
