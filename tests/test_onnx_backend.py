@@ -188,3 +188,13 @@ def test_without_the_onnx_package_nothing_is_exported(student_weights, cache, mo
     with pytest.warns(UserWarning, match="onnx package is not installed"):
         matter = load_matter(student_weights, device="cpu", precision="fp32", backend="onnx")
     assert matter.backend == "torch" and not cache.exists()
+
+
+def test_json_summary_names_the_backend(student_weights, shared_cache, monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("PPID_CACHE_DIR", str(shared_cache))
+    Image.fromarray((photo(20, 30) * 255).astype(np.uint8)).save(tmp_path / "a.png")
+    base = ["matte", str(tmp_path / "a.png"), str(tmp_path / "out"), "--weights", str(student_weights), "--precision", "fp32", "--json"]
+    for backend in ("onnx", "torch"):
+        assert run_cli([*base, "--backend", backend, "--overwrite"]) == 0
+        summary = json.loads(capsys.readouterr().out)
+        assert (summary["backend"], summary["device"], summary["done"]) == (backend, "cpu", 1)

@@ -215,6 +215,7 @@ def matte_command(
             "not_started": not_reached,
             "seconds": round(seconds, 3),
             "device": str(matter.device),
+            "backend": matter.backend,
             "weights": str(matter.weights),
             "failures": [{"input": path, "error": error} for path, error in failures],
             "ignored": plan.ignored,
