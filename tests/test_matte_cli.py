@@ -278,11 +278,13 @@ def test_output_folder_inside_the_input_is_never_matted(tmp_path, student_weight
 
 def test_start_line_names_the_precision_auto_chose(tmp_path, student_weights, capsys):
     from matting_cli.devices import native_bf16
+    from matting_cli.infer.backend import choose_backend
 
     src = tmp_path / "x.png"
     Image.fromarray(_rgb(8, 8)).save(src)
     assert run_cli(["matte", str(src), str(tmp_path / "out"), "--weights", str(student_weights), "--max-side", MAX_SIDE]) == 0
-    chosen = "bf16" if native_bf16(torch.device("cpu")) else "fp32"
+    on_onnx = choose_backend("auto", "auto", "auto") == "onnx"  # ONNX Runtime runs fp32
+    chosen = "bf16" if native_bf16(torch.device("cpu")) and not on_onnx else "fp32"
     assert f"precision: {chosen} (auto)" in capsys.readouterr().err
     assert run_cli(["matte", str(src), str(tmp_path / "out2"), "--weights", str(student_weights), "--precision", "fp32"]) == 0
     assert "precision: fp32 ·" in capsys.readouterr().err
