@@ -146,8 +146,9 @@ def load_matter(
     if weights is None and not DEFAULT_STUDENT.is_file():
         raise PpidError(f"{DEFAULT_STUDENT}: no default student weights are shipped in this checkout; give a weights file")
     weights_path = Path(weights if weights is not None else DEFAULT_STUDENT)
+    engine = choose_backend(backend, str(device), precision, source="backend")
     header = read_weights_info(weights_path)
-    if header.role != "teacher" and choose_backend(backend, str(device), precision, source="backend") == "onnx":
+    if engine == "onnx" and header.role != "teacher":  # ONNX Runtime runs trimap-free models only
         try:
             network = load_onnx_network(weights_path)
         except OnnxExportFailed as exc:
