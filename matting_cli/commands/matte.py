@@ -124,7 +124,7 @@ def matte_command(
         Precision.auto, "--precision", help="auto (bf16 where the hardware runs it natively, else fp32), fp32, fp16 (GPU) or bf16."
     ),
     # A plain string, checked by `choose_backend`, so a wrong value is one line, not a usage box.
-    backend: str = typer.Option("auto", "--backend", help="auto (ONNX Runtime when installed, on the CPU at fp32; else PyTorch), torch or onnx."),
+    backend: str = typer.Option("auto", "--backend", help="auto (ONNX Runtime in fp32 when installed, on the CPU at precision auto or fp32; else PyTorch), torch or onnx."),
     batch_size: int = typer.Option(1, "--batch-size", min=1, help="Images per forward pass (same-size images are batched)."),
     workers: int = typer.Option(2, "--workers", min=1, help="Threads decoding images ahead of the network."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Redo outputs that already exist (default: skip them)."),

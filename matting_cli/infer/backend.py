@@ -2,9 +2,11 @@
 
 Decided before torch is imported (importing it alone takes seconds), from the user's `backend`,
 `device` and `precision` and what this machine is. `auto` picks ONNX Runtime when it is installed, the
-device is the CPU and the precision is fp32: there it runs the same graph faster than PyTorch. On a
-CPU with native bf16, `precision="auto"` means bf16, which PyTorch runs faster still, so auto keeps
-PyTorch there. Nothing here imports torch unless the machine cannot be read otherwise.
+device is the CPU and the precision is fp32 or auto: there it runs the fp32 graph faster than PyTorch
+and starts without importing torch. On a CPU with native bf16, PyTorch's bf16 network was no faster
+than ONNX Runtime's fp32 one (bench/matte_speed.py, one thread) and moves mattes by up to 112/255, so
+auto means fp32 in ONNX Runtime there too; `--backend torch` keeps bf16. Nothing here imports torch
+unless the machine cannot be read otherwise.
 """
 
 from __future__ import annotations
@@ -52,9 +54,7 @@ def choose_backend(backend: str, device: str, precision: str, source: str = "--b
         return "torch"
     if str(device) == "auto" and not cpu_is_the_only_device():
         return "torch"
-    if precision == "fp32" or (precision == "auto" and not cpu_has_native_bf16()):
-        return "onnx"
-    return "torch"
+    return "onnx" if precision in ("auto", "fp32") else "torch"
 
 
 def cpu_is_the_only_device() -> bool:
@@ -68,21 +68,3 @@ def cpu_is_the_only_device() -> bool:
 
     return resolve_device("auto").type == "cpu"
 
-
-def cpu_has_native_bf16() -> bool:
-    """What `--precision auto` asks on the CPU (devices.native_bf16: AVX512-BF16 or AMX on x86, the
-    BF16 extension on Arm), read from /proc/cpuinfo where there is one, else from torch."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as info:
-            for line in info:
-                key, _, value = line.partition(":")
-                if key.strip() in ("flags", "Features"):
-                    flags = set(value.split())
-                    return bool(flags & {"avx512_bf16", "amx_bf16", "bf16"})
-    except OSError:
-        pass
-    import torch
-
-    from matting_cli.devices import native_bf16
-
-    return native_bf16(torch.device("cpu"))

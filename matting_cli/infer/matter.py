@@ -136,7 +136,7 @@ def load_matter(
     `device`: auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps. `precision`: auto (bf16 where the
     hardware runs it natively, else fp32), fp32, fp16 (GPU) or bf16. `max_side`: the longer side the
     network sees. `upsample`: bilinear or guided (edges follow the photo's). `backend`: auto (ONNX
-    Runtime where it is installed, the device is the CPU and the precision fp32; else PyTorch), torch,
+    Runtime in fp32 where it is installed, the device is the CPU and the precision auto or fp32; else PyTorch), torch,
     or onnx (the graph is exported once per weights file and cached: `infer/onnx_backend.py`).
     """
     if upsample not in UPSAMPLING:
