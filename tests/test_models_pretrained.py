@@ -13,9 +13,10 @@ from matting_cli.core.models import create_model
 from matting_cli.core.models.contract import normalize_rgb
 from matting_cli.core.models.mobilenetv2 import MobileNetV2, MobileNetV2Classifier
 from matting_cli.core.models.pretrained.convert_vgg16 import CAFFE_BGR_MEAN
-from matting_cli.core.models.pretrained.weights_store import BACKBONE_FILES, CLASSIFIER_PREFIX, read_weights, sha256_of, weights_path
+from matting_cli.core.models.pretrained.weights_store import BACKBONE_FILES, CLASSIFIER_PREFIX, read_weights, weights_path
 from matting_cli.data.image_io import read_image, to_rgb_float
 from matting_cli.errors import PpidError
+from matting_cli.file_digest import sha256_of
 
 from .conftest import DATA
 

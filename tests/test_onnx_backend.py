@@ -19,6 +19,7 @@ from PIL import Image
 from matting_cli import load_matter
 from matting_cli.core.models.contract import pad_to_multiple
 from matting_cli.errors import PpidError
+from matting_cli.file_digest import sha256_of
 from matting_cli.infer import onnx_backend
 from matting_cli.infer.backend import choose_backend
 from matting_cli.model_files import save_model_file
@@ -94,7 +95,7 @@ def test_graph_is_exported_once_and_reused(student_weights, cache, monkeypatch):
     first = load_matter(student_weights, device="cpu", precision="fp32", backend="onnx")
     graphs = list((cache / "onnx").glob("*.onnx"))
     assert [g.name for g in graphs] == [first.student.graph.name]
-    assert onnx_backend.file_sha256(student_weights) in graphs[0].name
+    assert sha256_of(student_weights) in graphs[0].name
     assert not [p for p in (cache / "onnx").iterdir() if p.suffix != ".onnx"]  # no temp file left
 
     def no_export(*args):

@@ -25,10 +25,10 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from matting_cli.core.models.pretrained.weights_store import sha256_of  # noqa: E402
 from matting_cli.data.atomic import atomic_write_text  # noqa: E402
 from matting_cli.devices import cpu_model  # noqa: E402
 from matting_cli.evaluation.validation import load_validation_set, validate  # noqa: E402
+from matting_cli.file_digest import sha256_of  # noqa: E402
 from matting_cli.model_files import load_model_file, read_model_info, save_model_file  # noqa: E402
 from matting_cli.train.run_logs import read_jsonl  # noqa: E402
 

