@@ -12,6 +12,8 @@ step-N validation logged (val.jsonl: the real val photos at the run's val_max_si
         --results docs/RESULTS.md
 
 With --results the section "## Backbone init" of that file is replaced (or appended), the rest kept.
+Each run's per-image scores are kept in RUN/init_comparison_scores.json (keyed by the model file's
+sha256 and the prediction settings), so a rerun with more runs scores only the new ones.
 """
 
 from __future__ import annotations
@@ -21,10 +23,14 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.quality_core import (  # noqa: E402
+    ALL_KEYS,
+    Case,
     Scores,
     bootstrap_ci,
     load_composites,
@@ -34,6 +40,7 @@ from bench.quality_core import (  # noqa: E402
     score_cases,
 )
 from matting_cli.data.atomic import atomic_write_text  # noqa: E402
+from matting_cli.file_digest import sha256_of  # noqa: E402
 
 SECTION = "## Backbone init"
 REGIONS = (("sad_bg", "sure bg"), ("sad_t", "band"), ("sad_fg", "sure fg"))
@@ -87,6 +94,21 @@ def teacher_table(teachers: list[tuple[str, Path]], step: int) -> list[str]:
     return lines
 
 
+def run_scores(run: Path, real: list[Case], composites: list[Case], max_side: int, upsample: str) -> tuple[Scores, Scores]:
+    """The run's model scored on both sets, from its cache file when that matches."""
+    model, cache = run / "model.safetensors", run / "init_comparison_scores.json"
+    key = f"{sha256_of(model)} max_side={max_side} upsample={upsample}"
+    stored = json.loads(cache.read_text()) if cache.is_file() else {}
+    if stored.get("key") != key:
+        predict, _ = ppid_predictor(model, max_side, upsample)
+        fresh = (score_cases(predict, real, False), score_cases(predict, composites, False))
+        stored = {"key": key, "sets": [{"names": s.names, "values": {k: s.values[k].tolist() for k in ALL_KEYS}} for s in fresh]}
+        atomic_write_text(cache, json.dumps(stored))
+        print(f"scored {run}", file=sys.stderr)
+    return tuple(Scores(entry["names"], {k: np.array(v) for k, v in entry["values"].items()}, np.zeros(len(entry["names"])))
+                 for entry in stored["sets"])
+
+
 def replace_section(path: Path, section: str) -> None:
     text = path.read_text() if path.is_file() else ""
     start = text.find(SECTION)
@@ -113,11 +135,7 @@ def main() -> None:
 
     real = load_real(args.shared)
     composites = load_composites(args.shared, real)
-    scores: dict[str, tuple[Scores, Scores]] = {}
-    for name, run in map(name_and_path, args.runs):
-        predict, _ = ppid_predictor(run / "model.safetensors", args.max_side, args.upsample)
-        scores[name] = (score_cases(predict, real, False), score_cases(predict, composites, False))
-        print(f"scored {name}", file=sys.stderr)
+    scores = {name: run_scores(run, real, composites, args.max_side, args.upsample) for name, run in map(name_and_path, args.runs)}
     pairs = [tuple(p.split(":", 1)) for p in args.paired]
 
     lines = [SECTION, "",
