@@ -333,7 +333,7 @@ def _prepare_run_dir(config: TrainConfig, run_dir: Path, resume: bool, context: 
 
 
 def _record_stretch(run_dir: Path, start_step: int, hardware: str, amp: str) -> None:
-    """One line in stretches.jsonl per start or resume: a run that spans sessions and machines keeps
+    """One line in stretches.jsonl per start or resume: a run stopped and resumed, maybe on other machines, keeps
     what each part ran on (the weights cards report it; wall time comes from log.jsonl)."""
     from datetime import datetime, timezone
 
