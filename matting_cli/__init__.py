@@ -6,8 +6,9 @@ The library face is exported here but imported on first use (PEP 562 `__getattr_
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from matting_cli.lazy_exports import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -25,14 +26,4 @@ if TYPE_CHECKING:
     from matting_cli.infer.matter import load_matter as load_matter
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY_EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'matting_cli' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later lookups skip __getattr__
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY_EXPORTS})
+__getattr__, __dir__ = lazy_exports("matting_cli", _LAZY_EXPORTS, globals())

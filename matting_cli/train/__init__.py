@@ -12,8 +12,9 @@ CLI does before it knows whether it will train, does not load torch.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from matting_cli.lazy_exports import lazy_exports
 
 # Public name -> the module that defines it.
 _LAZY_EXPORTS = {
@@ -49,15 +50,4 @@ if TYPE_CHECKING:
     from matting_cli.train.steps import alpha_step as alpha_step
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY_EXPORTS.get(name)
-    if module is None:
-        # AttributeError lets `from matting_cli.train import engine` fall back to importing the submodule.
-        raise AttributeError(f"module 'matting_cli.train' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later lookups skip __getattr__
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY_EXPORTS})
+__getattr__, __dir__ = lazy_exports("matting_cli.train", _LAZY_EXPORTS, globals())
