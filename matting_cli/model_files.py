@@ -4,22 +4,26 @@ The safetensors header carries string metadata; ppid stores the architecture (`p
 role (`ppid.role`), for a student where its cross-layer branch goes (`ppid.student_merge`, "decoder"
 when absent: files written before it existed) and a JSON card (`ppid.card`: data, recipe, metrics, ...) there, so a weights
 file alone is enough to rebuild its model: `ppid matte --weights any.safetensors` needs no flags to
-say what it is. Nothing is ever unpickled.
+say what it is. Nothing is ever unpickled. Reading that identity parses the header directly and
+needs no torch, so a `ppid matte` that runs a cached ONNX graph never imports it.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import torch
-from safetensors import safe_open
-from safetensors.torch import save_file
+from typing import TYPE_CHECKING
 
 from matting_cli.data.atomic import atomic_path
 from matting_cli.errors import PpidError
+
+if TYPE_CHECKING:
+    import torch
+
+_MAX_HEADER_BYTES = 100 * 1024 * 1024  # safetensors' own limit
 
 MODEL_KEY = "ppid.model"
 ROLE_KEY = "ppid.role"
@@ -46,6 +50,8 @@ def save_model_file(
     student_merge: str | None = None,
 ) -> Path:
     """Write a state dict (optionally cast, e.g. to fp16) with its identity, atomically."""
+    from safetensors.torch import save_file
+
     tensors = {}
     for key, value in state_dict.items():
         value = value.detach().cpu()
@@ -67,10 +73,14 @@ def read_model_info(path: str | os.PathLike) -> ModelFileInfo:
     if not path.is_file():
         raise PpidError(f"{path}: no such weights file")
     try:
-        with safe_open(str(path), framework="pt") as handle:
-            metadata = handle.metadata() or {}
-    except Exception as exc:  # safetensors raises its own error types for bad headers
-        raise PpidError(f"{path}: not a safetensors weights file ({str(exc).splitlines()[0]})") from None
+        with open(path, "rb") as handle:
+            (length,) = struct.unpack("<Q", handle.read(8))
+            if length > _MAX_HEADER_BYTES:
+                raise ValueError("header too large")
+            header = json.loads(handle.read(length))
+        metadata = header.get("__metadata__") or {}
+    except (struct.error, ValueError, UnicodeDecodeError, AttributeError) as exc:
+        raise PpidError(f"{path}: not a safetensors weights file ({exc})") from None
     if MODEL_KEY not in metadata or ROLE_KEY not in metadata:
         raise PpidError(f"{path}: not a ppid weights file (no '{MODEL_KEY}'/'{ROLE_KEY}' in its metadata)")
     try:

@@ -262,7 +262,7 @@ def _torch_device(device: str, precision: str):
 def _load_matter(weights: Optional[Path], with_teacher: bool, device, precision: str, max_side: int, upsample: str, backend: str):
     """The library's `load_matter`, after the checks whose messages name this command's options."""
     from matting_cli.infer.matter import load_matter
-    from matting_cli.infer.weights_header import read_weights_info as read_model_info
+    from matting_cli.model_files import read_model_info
 
     if weights is None and not DEFAULT_STUDENT.is_file():
         raise PpidError(f"{DEFAULT_STUDENT}: no default student weights are shipped in this checkout; pass --weights PATH")

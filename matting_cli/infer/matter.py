@@ -27,13 +27,11 @@ from matting_cli.infer.backend import choose_backend
 from matting_cli.infer.onnx_backend import OnnxExportFailed, OnnxNetwork, load_onnx_network
 from matting_cli.infer.outputs import Background, build_outputs
 from matting_cli.infer.predict import UPSAMPLING, finish_alpha, prepare_input, run_network
-from matting_cli.infer.weights_header import WeightsInfo, read_weights_info
+from matting_cli.model_files import ModelFileInfo, read_model_info
 from matting_cli.paths import DEFAULT_MAX_SIDE, DEFAULT_STUDENT
 
 if TYPE_CHECKING:  # torch is imported only when PyTorch runs the network
     import torch
-
-    from matting_cli.model_files import ModelFileInfo
 
 ImageLike = Union[np.ndarray, Image.Image, str, os.PathLike]
 FOREGROUND_METHODS = ("ml", "none")
@@ -55,7 +53,7 @@ class Matter:
     teacher: torch.nn.Module | None
     device: torch.device | str
     dtype: torch.dtype | None
-    info: ModelFileInfo | WeightsInfo  # what the main weights file says it is (model, role, card)
+    info: ModelFileInfo  # what the main weights file says it is (model, role, card)
     max_side: int = DEFAULT_MAX_SIDE
     upsample: str = "bilinear"
     backend: str = "torch"  # what runs the student: "torch" or "onnx"
@@ -147,21 +145,20 @@ def load_matter(
         raise PpidError(f"{DEFAULT_STUDENT}: no default student weights are shipped in this checkout; give a weights file")
     weights_path = Path(weights if weights is not None else DEFAULT_STUDENT)
     engine = choose_backend(backend, str(device), precision, source="backend")
-    header = read_weights_info(weights_path)
-    if engine == "onnx" and header.role != "teacher":  # ONNX Runtime runs trimap-free models only
+    info = read_model_info(weights_path)
+    if engine == "onnx" and info.role != "teacher":  # ONNX Runtime runs trimap-free models only
         try:
             network = load_onnx_network(weights_path)
         except OnnxExportFailed as exc:
             warnings.warn(f"{exc}; running the network in PyTorch", stacklevel=2)
         else:
             teacher_model = _load_teacher(teacher, torch_device=None) if teacher is not None else None
-            return Matter(network, teacher_model, "cpu", None, header, max_side, upsample, backend="onnx")
+            return Matter(network, teacher_model, "cpu", None, info, max_side, upsample, backend="onnx")
     from matting_cli.devices import resolve_device, resolve_precision
-    from matting_cli.model_files import build_model, read_model_info
+    from matting_cli.model_files import build_model
 
     torch_device = resolve_device(str(device), source="device")
     dtype = resolve_precision(precision, torch_device, source="precision")
-    info = read_model_info(weights_path)
     main = _for_inference(build_model(info.path, info.model, info.role, torch_device, info.student_merge))
     if info.role == "teacher":
         if teacher is not None:
@@ -173,7 +170,7 @@ def load_matter(
 
 def _load_teacher(teacher: str | os.PathLike, torch_device: torch.device | None) -> torch.nn.Module:
     """The teacher in PyTorch (ONNX Runtime runs trimap-free models only); on the CPU beside an ONNX student."""
-    from matting_cli.model_files import build_model, read_model_info
+    from matting_cli.model_files import build_model
 
     teacher_info = read_model_info(teacher)
     if teacher_info.role != "teacher":
