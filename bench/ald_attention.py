@@ -27,26 +27,19 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from matting_cli.core.distill.ald import ATTENTION_LOGITS, attention_map, effective_support, transition_mask  # noqa: E402
 from matting_cli.core.distill.settings import DEFAULT_ALD_LAYERS, DEFAULT_TEMPERATURE  # noqa: E402
-from matting_cli.data.image_io import is_image_name, read_gray_u8, read_image, to_rgb_float  # noqa: E402
+from matting_cli.data.image_io import read_gray_u8, read_image, to_rgb_float  # noqa: E402
 from matting_cli.data.trimap import quantize_trimap  # noqa: E402
 from matting_cli.errors import PpidError  # noqa: E402
+from matting_cli.evaluation.validation import first_image  # noqa: E402
 from matting_cli.infer.predict import prepare_input  # noqa: E402
 from matting_cli.train.distill_step import load_teacher  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _find(folder: Path, stems: tuple[str, ...]) -> Path | None:
-    for stem in stems:
-        for path in sorted(folder.iterdir()):
-            if path.stem.lower() == stem and is_image_name(path.name):
-                return path
-    return None
-
-
 def teacher_input(folder: Path, max_side: int) -> torch.Tensor:
     """1 x 4 x h x w: the folder's photo and trimap as the teacher sees them in validation."""
-    image, trimap = _find(folder, ("image",)), _find(folder, ("trimap1", "trimap"))
+    image, trimap = first_image(folder, ("image",)), first_image(folder, ("trimap1", "trimap"))
     if image is None or trimap is None:
         raise PpidError(f"{folder}: needs an image.* and a trimap1.* (or trimap.*)")
     rgb = to_rgb_float(read_image(image))

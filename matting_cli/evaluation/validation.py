@@ -33,7 +33,8 @@ class ValidationSample:
     trimap: np.ndarray  # H x W uint8 in {0, 128, 255}
 
 
-def _first(folder: Path, stems: tuple[str, ...]) -> Path | None:
+def first_image(folder: Path, stems: tuple[str, ...]) -> Path | None:
+    """The first image in `folder` whose name (without extension, any case) is one of `stems`, in that order."""
     for stem in stems:
         for path in sorted(folder.iterdir()):
             if path.stem.lower() == stem and is_image_name(path.name):
@@ -70,13 +71,13 @@ def load_validation_set(folder: str | Path) -> list[ValidationSample]:
             samples.append(_sample(image.stem, image, alphas[image.stem], trimaps.get(image.stem)))
     else:
         for sub in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
-            image = _first(sub, ("image",))
+            image = first_image(sub, ("image",))
             if image is None:
                 continue
-            alpha = _first(sub, ("alpha",))
+            alpha = first_image(sub, ("alpha",))
             if alpha is None:
                 raise InputMismatchError(f"{image}: no alpha.* beside it in {sub}")
-            samples.append(_sample(sub.name, image, alpha, _first(sub, ("trimap", "trimap1"))))
+            samples.append(_sample(sub.name, image, alpha, first_image(sub, ("trimap", "trimap1"))))
     if not samples:
         raise PpidError(f"{folder}: no validation images (expected NAME/image.* + NAME/alpha.*, or merged/ + alpha/)")
     return samples
