@@ -2,7 +2,7 @@
 
 Writes three safetensors files with a JSON card each:
   mobilenetv2_imagenet.safetensors              MobileNetV2 feature layers + ImageNet classifier head
-                                                ("classifier." keys), fp32, real BatchNorms; labels in metadata
+                                                ("classifier." keys, fp16), fp32 backbone, real BatchNorms; labels in metadata
   vgg16_hed_bsds500.safetensors                 VGG16's 13 convs, fp16 (DIM's encoder; halves the size)
   vgg16_hed_bsds500_bn_calibration.safetensors  DIM's encoder BatchNorms calibrated on natural crops, fp32
 """
@@ -76,14 +76,16 @@ def convert_backbones(
     return [
         write_weights(
             "mobilenetv2_imagenet",
-            {**backbone, **{CLASSIFIER_PREFIX + k: v for k, v in head.items()}},
+            # The head only checks the conversion, so fp16 is enough there; the backbone stays exact.
+            {**backbone, **{CLASSIFIER_PREFIX + k: v.to(torch.float16) for k, v in head.items()}},
             {
                 "name": "MobileNetV2 1.0 (ImageNet): feature layers and classifier head",
                 "source": MOBILENET_SOURCE,
                 "source_sha256": sha256_of(mobilenet),
                 "licence": "BSD-3-Clause (torchvision)",
                 "input": "RGB in [0, 1] normalised with ImageNet mean/std, as the matting networks receive it",
-                "conversion": "convs and BatchNorms (affine + running statistics) copied by position; Linear classifier as a 1x1 conv",
+                "conversion": "convs and BatchNorms (affine + running statistics) copied by position, fp32; "
+                "Linear classifier as a 1x1 conv, fp16",
                 "contains": "layer0..layer7 of matting_cli.core.models.mobilenetv2.MobileNetV2 (IndexNet's encoder); "
                 "'classifier.*': MobileNetV2Classifier (1280 conv + 1000 logits), used only to check the conversion; "
                 "metadata 'labels': JSON list of the 1000 class names",
