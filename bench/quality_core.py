@@ -265,6 +265,20 @@ def ppid_predictor(path: Path, max_side: int = 512, upsample: str = "bilinear") 
     return predict, f"ppid {info.model} {info.role}" + (" (trimap)" if uses_trimap else "")
 
 
+def refine_predictor(student: Path, teacher: Path, max_side: int = 512, upsample: str = "bilinear") -> tuple[Predict, str]:
+    """The student's matte drawn as a trimap and refined by the teacher (`Matter.refined_alpha`),
+    on the CPU in fp32 through PyTorch like `ppid_predictor`."""
+    from matting_cli.infer.matter import load_matter
+
+    matter = load_matter(student, teacher=teacher, device="cpu", precision="fp32", max_side=max_side, upsample=upsample,
+                         backend="torch")
+
+    def predict(case: Case) -> np.ndarray:
+        return matter.refined_alpha(case.rgb)
+
+    return predict, "ppid student refined by the teacher"
+
+
 def closed_form_predictor() -> tuple[Predict, str]:
     """Closed-form matting (Levin et al.) with the case's trimap: pymatting's estimate_alpha_cf."""
     from pymatting import estimate_alpha_cf

@@ -81,6 +81,16 @@ class Matter:
         small = self.network_alphas(self.network_input(rgb, trimap_u8)[None], trimap_u8 is not None)[0]
         return self.full_size(small, rgb, trimap_u8)
 
+    def refined_alpha(self, image: ImageLike) -> np.ndarray:
+        """The student's alpha refined by the teacher: the student's matte drawn as a trimap
+        (`infer/refine.py`), then the teacher's alpha with it. Needs a student and a teacher."""
+        if self.student is None or self.teacher is None:
+            raise PpidError(f"{self.weights}: refining needs a trimap-free model and a teacher (load_matter(teacher=PATH))")
+        from matting_cli.infer.refine import trimap_from_matte
+
+        rgb = _rgb_float(image)
+        return self.alpha(rgb, trimap_from_matte(self.alpha(rgb)))
+
     def cutout(self, image: ImageLike, trimap: ImageLike | None = None, foreground: str = "ml") -> Image.Image:
         """An RGBA PIL image (8 bits, straight alpha), as `ppid matte --out rgba` writes it.
 
