@@ -50,3 +50,15 @@ def test_export_refuses_teachers_and_bad_names(tmp_path, capsys):
     assert "teacher" in capsys.readouterr().err
     assert run_cli(["export", str(tmp_path / "t.txt"), "--weights", str(teacher)]) == 2
     assert not (tmp_path / "t.onnx").exists()
+
+
+@pytest.mark.parametrize("in_channels, bias, size", [(32, True, (37, 53)), (1, False, (5, 9)), (3, True, (1, 1))])
+def test_row_sum_conv_is_the_kxk_conv_it_replaces(in_channels, bias, size):
+    from torch import nn
+
+    from matting_cli.infer.onnx_export import RowSumConv
+
+    torch.manual_seed(0)
+    conv = nn.Conv2d(in_channels, 1, 5, padding=2, bias=bias)
+    x = torch.randn(2, in_channels, *size)
+    torch.testing.assert_close(RowSumConv(conv)(x), conv(x), rtol=0, atol=1e-5)

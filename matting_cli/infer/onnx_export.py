@@ -6,6 +6,11 @@ shape instead: the same result whenever the padding is smaller than the side, i.
 and width of at least 17 pixels (ONNX Runtime refuses smaller ones; upscale those first).
 Inside that range the graph computes exactly what the PyTorch model does.
 
+Convolutions with one output channel (IndexNet's alpha head) are exported as k row convolutions
+whose outputs are shifted and summed (`RowSumConv`): ONNX Runtime's blocked CPU convolution rounds
+the output channels up to 16, so a 5x5 conv to one channel at full resolution cost 16 channels' work;
+as five 1x5 rows it shares those 16 among five. The same sum in another order, to ~1e-6.
+
 Softmaxes are traced as their decomposition (exp of the max-subtracted input over its sum): ONNX
 Runtime's Softmax over an axis that is not the last transposes the tensor there and back, which made
 IndexNet's index blocks an eighth of the CPU time; the decomposition is the same math, to ~1e-6.
@@ -25,6 +30,7 @@ from torch import nn
 from matting_cli.core.models.contract import SIZE_MULTIPLE, normalize_rgb
 from matting_cli.data.atomic import atomic_path
 from matting_cli.errors import PpidError
+from matting_cli.infer.fold_batchnorm import fold_batchnorms
 
 MIN_ONNX_SIDE = 17
 DEFAULT_OPSET = 17
@@ -37,8 +43,11 @@ class ExportableMatting(nn.Module):
         super().__init__()
         if model.role == "teacher":
             raise PpidError("ONNX export is for trimap-free models (student or baseline), not a teacher")
-        # A copy for half precision: the caller's model must stay as it was.
-        self.net = copy.deepcopy(model.net).half() if half else model.net
+        # A copy: the caller's model must stay as it was.
+        net = copy.deepcopy(model.net)
+        fold_batchnorms(net)  # so the head's conv carries its BatchNorm into RowSumConv
+        _rows_for_single_output_convs(net)
+        self.net = net.half() if half else net
         self.half = half
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
@@ -50,6 +59,45 @@ class ExportableMatting(nn.Module):
             x = x.half()
         alpha = self.net(x)["alpha"][:, :, :height, :width]
         return alpha.float().clamp(0.0, 1.0)
+
+
+class RowSumConv(nn.Module):
+    """A k x k convolution to one channel (stride 1, zero padding k // 2) as k 1 x k convolutions, one
+    per kernel row, whose outputs are shifted by their row's offset and summed."""
+
+    def __init__(self, conv: nn.Conv2d):
+        super().__init__()
+        k = conv.kernel_size[0]
+        self.offset = k // 2
+        self.rows = nn.Conv2d(conv.in_channels, k, (1, k), padding=(0, self.offset), bias=False)
+        with torch.no_grad():  # row r's filter is the kernel's row r: (1, C, k, k) -> (k, C, 1, k)
+            self.rows.weight.copy_(conv.weight[0].permute(1, 0, 2).unsqueeze(2))
+        self.bias = None if conv.bias is None else nn.Parameter(conv.bias.detach().clone().view(1, 1, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        height = x.shape[2]
+        rows = F.pad(self.rows(x), (0, 0, self.offset, self.offset))
+        out = rows[:, 0:1, 0:height]
+        for r in range(1, rows.shape[1]):
+            out = out + rows[:, r : r + 1, r : r + height]
+        return out if self.bias is None else out + self.bias
+
+
+def _rows_for_single_output_convs(net: nn.Module) -> None:
+    """Replace, in place, every square k x k (k > 1) stride-1 conv to one channel with its RowSumConv."""
+    for parent in list(net.modules()):
+        for name, child in parent.named_children():
+            if (
+                isinstance(child, nn.Conv2d)
+                and child.out_channels == 1
+                and child.groups == 1
+                and child.kernel_size[0] == child.kernel_size[1] > 1
+                and child.stride == (1, 1)
+                and child.dilation == (1, 1)
+                and child.padding == (child.kernel_size[0] // 2,) * 2
+                and child.padding_mode == "zeros"
+            ):
+                setattr(parent, name, RowSumConv(child))
 
 
 def export_onnx(model: nn.Module, path: str | Path, half: bool = False, opset: int = DEFAULT_OPSET) -> Path:
