@@ -13,12 +13,14 @@
 # Environment: GROUP (indexnet-cpu), CONFIG (configs/cpu_indexnet.toml), ITERS (the config's) and
 # TEACHER_ITERS (ITERS) as step budgets, SEEDS ("0 1"), WORKERS (1), EXTRA (more options for every new
 # run, e.g. EXTRA="--amp bf16"), STUDENT_EXTRA (for the students only, e.g. a departure from the paper:
-# STUDENT_EXTRA="--set student_merge=side"), SHARED (../shared), PPID_CLI (.venv/bin/ppid).
+# STUDENT_EXTRA="--set student_merge=side"), TEACHER (the students' teacher: runs/$GROUP/teacher, or a
+# weights file such as weights/indexnet_teacher.safetensors), SHARED (../shared), PPID_CLI (.venv/bin/ppid).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"
 CLI=${PPID_CLI:-.venv/bin/ppid}
 GROUP=${GROUP:-indexnet-cpu}
+TEACHER=${TEACHER:-runs/$GROUP/teacher}
 CONFIG=${CONFIG:-configs/cpu_indexnet.toml}
 SEEDS=${SEEDS:-0 1}
 WORKERS=${WORKERS:-1}
@@ -59,6 +61,6 @@ queue() {  # queue NAME COMMAND...: run it unless names were given and this is n
 queue teacher train --config "$CONFIG" --role teacher "${TEACHER_BUDGET[@]}"
 for seed in $SEEDS; do
   queue "baseline-seed$seed" train --config "$CONFIG" --role baseline --seed "$seed" "${BUDGET[@]}"
-  queue "ppid-seed$seed" distill --config "$CONFIG" --teacher "runs/$GROUP/teacher" --seed "$seed" "${BUDGET[@]}" \
+  queue "ppid-seed$seed" distill --config "$CONFIG" --teacher "$TEACHER" --seed "$seed" "${BUDGET[@]}" \
     "${STUDENT_EXTRA[@]}"
 done
