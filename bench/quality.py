@@ -178,6 +178,16 @@ def student_pairs(names) -> list[tuple[str, str]]:
     return pairs
 
 
+def paired_difference(a: Scores, b: Scores) -> str:
+    """'whole-image SAD ..., transition SAD ...': a minus b per image and how far a's mean is below b's."""
+    cells = []
+    for key, label in (("sad", "whole-image SAD"), ("sad_t", "transition SAD")):
+        difference = core.paired_bootstrap(a.values[key], b.values[key], ITERATIONS, SEED)
+        change = core.paired_relative_change(a.values[key], b.values[key], ITERATIONS, SEED)
+        cells.append(f"{label} {signed_interval(difference)}, {cut_words(change)}")
+    return "; ".join(cells)
+
+
 def paired_lines(results: dict[str, dict[str, Scores]]) -> list[str]:
     """Student minus baseline per image, for every pair and set: the difference and the relative change."""
     lines = []
@@ -186,29 +196,15 @@ def paired_lines(results: dict[str, dict[str, Scores]]) -> list[str]:
             if student not in set_results or baseline not in set_results:
                 continue
             s, b = set_results[student], set_results[baseline]
-            cells = []
-            for key, label in (("sad", "whole-image SAD"), ("sad_t", "transition SAD")):
-                difference = core.paired_bootstrap(s.values[key], b.values[key], ITERATIONS, SEED)
-                change = core.paired_relative_change(s.values[key], b.values[key], ITERATIONS, SEED)
-                cells.append(f"{label} {signed_interval(difference)}, {cut_words(change)}")
-            lines.append(f"- {student} minus {baseline}, {SET_SHORT[set_name]} ({len(s.names)}): " + "; ".join(cells))
+            lines.append(f"- {student} minus {baseline}, {SET_SHORT[set_name]} ({len(s.names)}): " + paired_difference(s, b))
     return lines
 
 
 def refine_lines(results: dict[str, dict[str, Scores]]) -> list[str]:
     """Refined minus student per image, for every set: does the teacher's pass help a trimap-free matte?"""
-    lines = []
-    for set_name, rows in results.items():
-        if "refine" not in rows or "student" not in rows:
-            continue
-        r, s = rows["refine"], rows["student"]
-        cells = []
-        for key, label in (("sad", "whole-image SAD"), ("sad_t", "transition SAD")):
-            difference = core.paired_bootstrap(r.values[key], s.values[key], ITERATIONS, SEED)
-            change = core.paired_relative_change(r.values[key], s.values[key], ITERATIONS, SEED)
-            cells.append(f"{label} {signed_interval(difference)}, {cut_words(change)}")
-        lines.append(f"- refined minus student, {SET_SHORT[set_name]} ({len(r.names)}): " + "; ".join(cells))
-    return lines
+    return [f"- refined minus student, {SET_SHORT[set_name]} ({len(rows['refine'].names)}): "
+            + paired_difference(rows["refine"], rows["student"])
+            for set_name, rows in results.items() if "refine" in rows and "student" in rows]
 
 
 def excludes_zero(interval: tuple[float, float, float]) -> bool:
