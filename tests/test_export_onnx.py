@@ -62,3 +62,14 @@ def test_row_sum_conv_is_the_kxk_conv_it_replaces(in_channels, bias, size):
     conv = nn.Conv2d(in_channels, 1, 5, padding=2, bias=bias)
     x = torch.randn(2, in_channels, *size)
     torch.testing.assert_close(RowSumConv(conv)(x), conv(x), rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("shape, factor", [((2, 128, 7, 11), 2), ((1, 18, 3, 5), 3), ((1, 4, 1, 1), 2)])
+def test_pixel_shuffle_as_transposed_conv_gives_exactly_the_same_values(shape, factor):
+    import torch.nn.functional as F
+
+    from matting_cli.infer.onnx_export import pixel_shuffle_as_transposed_conv
+
+    torch.manual_seed(0)
+    x = torch.randn(*shape)
+    assert torch.equal(pixel_shuffle_as_transposed_conv(x, factor), F.pixel_shuffle(x, factor))
