@@ -96,7 +96,8 @@ def test_graph_is_exported_once_and_reused(student_weights, cache, monkeypatch):
     graphs = list((cache / "onnx").glob("*.onnx"))
     assert [g.name for g in graphs] == [first.student.graph.name]
     assert sha256_of(student_weights) in graphs[0].name
-    assert not [p for p in (cache / "onnx").iterdir() if p.suffix != ".onnx"]  # no temp file left
+    left = [p for p in (cache / "onnx").rglob("*") if p.is_file() and p.suffix != ".onnx"]
+    assert not left  # no temp file left
 
     def no_export(*args):
         raise AssertionError("exported again although the graph is cached")
@@ -104,6 +105,27 @@ def test_graph_is_exported_once_and_reused(student_weights, cache, monkeypatch):
     monkeypatch.setattr(onnx_backend, "_export", no_export)
     again = load_matter(student_weights, device="cpu", precision="fp32", backend="onnx")
     assert again.backend == "onnx" and again.student.graph == first.student.graph
+
+
+def test_rewritten_graph_is_saved_once_and_gives_the_same_mattes(student_weights, cache):
+    first = load_matter(student_weights, device="cpu", precision="fp32", max_side=64, backend="onnx")
+    optimized = onnx_backend.optimized_graph_path(first.student.graph)
+    assert optimized.is_file() and list(optimized.parent.iterdir()) == [optimized]
+    saved_at = optimized.stat().st_mtime_ns
+    image = photo(40, 56)
+    again = load_matter(student_weights, device="cpu", precision="fp32", max_side=64, backend="onnx")
+    assert optimized.stat().st_mtime_ns == saved_at  # opened, not rewritten
+    np.testing.assert_array_equal(again.alpha(image), first.alpha(image))
+
+    optimized.write_bytes(b"truncated")
+    rebuilt = load_matter(student_weights, device="cpu", precision="fp32", max_side=64, backend="onnx")
+    assert optimized.stat().st_size > 1000
+    np.testing.assert_array_equal(rebuilt.alpha(image), first.alpha(image))
+
+
+def test_cpu_fingerprint_is_stable_and_short():
+    assert onnx_backend.cpu_fingerprint() == onnx_backend.cpu_fingerprint()
+    assert len(onnx_backend.cpu_fingerprint()) == 12
 
 
 def test_corrupt_cache_entry_is_rebuilt(student_weights, cache):
