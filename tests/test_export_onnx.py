@@ -73,3 +73,12 @@ def test_pixel_shuffle_as_transposed_conv_gives_exactly_the_same_values(shape, f
     torch.manual_seed(0)
     x = torch.randn(*shape)
     assert torch.equal(pixel_shuffle_as_transposed_conv(x, factor), F.pixel_shuffle(x, factor))
+
+
+def test_index_pool_as_sum_conv_matches_index_pool():
+    from matting_cli.core.models.index_blocks import index_pool
+    from matting_cli.infer.onnx_export import index_pool_as_sum_conv
+
+    torch.manual_seed(0)
+    x, index = torch.randn(2, 24, 10, 14), torch.rand(2, 24, 10, 14)
+    torch.testing.assert_close(index_pool_as_sum_conv(x, index), index_pool(x, index), rtol=0, atol=1e-6)

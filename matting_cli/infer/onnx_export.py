@@ -19,6 +19,10 @@ Pixel shuffles (IndexNet's index maps, half resolution to full) are traced as a 
 convolution with one-hot weights, one group per output channel: ONNX Runtime's DepthToSpace is a
 generic single-threaded transpose (13 ms for 128 x 112 x 160 -> 32 x 224 x 320 on a 2-core AVX2 EPYC,
 3.7 ms as the transposed conv). Each output is one input times 1 plus zeros: exactly the same values.
+
+IndexNet's index pooling, 4 x avgpool2(index x feature), is traced as a depthwise 2x2 stride-2 conv
+of ones over the product: the same sums (to ~1e-7) without the scaling pass and the two layout
+conversions ONNX Runtime put around its blocked average pool.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from matting_cli.core.models import indexnet
 from matting_cli.core.models.contract import SIZE_MULTIPLE, normalize_rgb
 from matting_cli.data.atomic import atomic_path
 from matting_cli.errors import PpidError
@@ -146,13 +151,22 @@ def pixel_shuffle_as_transposed_conv(x: torch.Tensor, upscale_factor: int) -> to
     return F.conv_transpose2d(x, weight, stride=r, groups=groups)
 
 
+def index_pool_as_sum_conv(x: torch.Tensor, encoder_index: torch.Tensor) -> torch.Tensor:
+    """`index_blocks.index_pool` (4 x the 2x2 average of index x feature) as a 2x2 sum by a depthwise
+    stride-2 conv whose weights are all 1."""
+    channels = int(x.shape[1])  # a constant in the trace: the weight needs a fixed shape
+    weight = torch.ones(channels, 1, 2, 2, dtype=x.dtype, device=x.device)
+    return F.conv2d(encoder_index * x, weight, stride=2, groups=channels)
+
+
 @contextlib.contextmanager
 def _traced_as_faster_equivalents():
-    """`F.softmax` decomposed and `F.pixel_shuffle` as a transposed conv while the exporter traces
-    (the models call both through `F`)."""
-    originals = F.softmax, F.pixel_shuffle
+    """While the exporter traces: `F.softmax` decomposed, `F.pixel_shuffle` as a transposed conv (the
+    models call both through `F`) and IndexNet's index pooling as a sum conv."""
+    originals = F.softmax, F.pixel_shuffle, indexnet.index_pool
     F.softmax, F.pixel_shuffle = _decomposed_softmax, pixel_shuffle_as_transposed_conv
+    indexnet.index_pool = index_pool_as_sum_conv
     try:
         yield
     finally:
-        F.softmax, F.pixel_shuffle = originals
+        F.softmax, F.pixel_shuffle, indexnet.index_pool = originals
