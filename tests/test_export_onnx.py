@@ -82,3 +82,23 @@ def test_index_pool_as_sum_conv_matches_index_pool():
     torch.manual_seed(0)
     x, index = torch.randn(2, 24, 10, 14), torch.rand(2, 24, 10, 14)
     torch.testing.assert_close(index_pool_as_sum_conv(x, index), index_pool(x, index), rtol=0, atol=1e-6)
+
+
+def test_index_block_softmax_without_max_matches_on_sigmoids():
+    from matting_cli.infer.onnx_export import softmax_of_bounded
+
+    torch.manual_seed(0)
+    sigmoids = torch.sigmoid(torch.randn(2, 8, 4, 5, 6) * 30)  # saturated ones included
+    torch.testing.assert_close(softmax_of_bounded(sigmoids, dim=2), torch.softmax(sigmoids, dim=2), rtol=0, atol=1e-6)
+
+
+def test_export_leaves_the_model_code_as_it_was(tmp_path):
+    import torch.nn.functional as F
+
+    from matting_cli.core.models import create_model, index_blocks, indexnet
+    from matting_cli.infer.onnx_export import export_onnx
+
+    before = F.softmax, F.pixel_shuffle, indexnet.index_pool, index_blocks.F
+    model = create_model("indexnet", "student")
+    export_onnx(model, tmp_path / "s.onnx")
+    assert (F.softmax, F.pixel_shuffle, indexnet.index_pool, index_blocks.F) == before

@@ -32,7 +32,7 @@ from matting_cli.file_digest import sha256_of
 
 SIZE_MULTIPLE = 32  # contract.SIZE_MULTIPLE, repeated so this module stays free of torch
 GRAPH_OPSET = 17
-GRAPH_REVISION = 5  # raised whenever onnx_export changes the graph it writes for the same weights
+GRAPH_REVISION = 6  # raised whenever onnx_export changes the graph it writes for the same weights
 CACHE_ENV = "PPID_CACHE_DIR"
 
 

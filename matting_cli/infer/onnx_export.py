@@ -20,6 +20,9 @@ convolution with one-hot weights, one group per output channel: ONNX Runtime's D
 generic single-threaded transpose (13 ms for 128 x 112 x 160 -> 32 x 224 x 320 on a 2-core AVX2 EPYC,
 3.7 ms as the transposed conv). Each output is one input times 1 plus zeros: exactly the same values.
 
+In IndexNet's index blocks the softmax is over sigmoids, which lie in (0, 1): there it is traced
+without subtracting the maximum (the exponentials lie in (1, e)), saving two passes per block.
+
 IndexNet's index pooling, 4 x avgpool2(index x feature), is traced as a depthwise 2x2 stride-2 conv
 of ones over the product: the same sums (to ~1e-7) without the scaling pass and the two layout
 conversions ONNX Runtime put around its blocked average pool.
@@ -36,7 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from matting_cli.core.models import indexnet
+from matting_cli.core.models import index_blocks, indexnet
 from matting_cli.core.models.contract import SIZE_MULTIPLE, normalize_rgb
 from matting_cli.data.atomic import atomic_path
 from matting_cli.errors import PpidError
@@ -159,14 +162,32 @@ def index_pool_as_sum_conv(x: torch.Tensor, encoder_index: torch.Tensor) -> torc
     return F.conv2d(encoder_index * x, weight, stride=2, groups=channels)
 
 
+def softmax_of_bounded(x: torch.Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """Softmax of inputs known to be small (sigmoids), without the max subtraction that guards overflow."""
+    if dim is None:
+        raise ValueError("softmax without dim is not exported")
+    exponent = (x if dtype is None else x.to(dtype)).exp()
+    return exponent / exponent.sum(dim, keepdim=True)
+
+
+class _IndexBlockFunctional:
+    """`torch.nn.functional` as the index blocks see it while tracing: their softmax is over sigmoids."""
+
+    softmax = staticmethod(softmax_of_bounded)
+
+    def __getattr__(self, name: str):
+        return getattr(F, name)
+
+
 @contextlib.contextmanager
 def _traced_as_faster_equivalents():
     """While the exporter traces: `F.softmax` decomposed, `F.pixel_shuffle` as a transposed conv (the
-    models call both through `F`) and IndexNet's index pooling as a sum conv."""
-    originals = F.softmax, F.pixel_shuffle, indexnet.index_pool
+    models call both through `F`), and in IndexNet the index blocks' softmax without its max and the
+    index pooling as a sum conv."""
+    originals = F.softmax, F.pixel_shuffle, indexnet.index_pool, index_blocks.F
     F.softmax, F.pixel_shuffle = _decomposed_softmax, pixel_shuffle_as_transposed_conv
-    indexnet.index_pool = index_pool_as_sum_conv
+    indexnet.index_pool, index_blocks.F = index_pool_as_sum_conv, _IndexBlockFunctional()
     try:
         yield
     finally:
-        F.softmax, F.pixel_shuffle, indexnet.index_pool = originals
+        F.softmax, F.pixel_shuffle, indexnet.index_pool, index_blocks.F = originals
