@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import warnings
 from pathlib import Path
 
@@ -134,12 +135,19 @@ def export_onnx(model: nn.Module, path: str | Path, half: bool = False, opset: i
     return path
 
 
-def _decomposed_softmax(x: torch.Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: torch.dtype | None = None) -> torch.Tensor:
+def _decomposed_softmax(
+    x: torch.Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: torch.dtype | None = None, subtract_max: bool = True
+) -> torch.Tensor:
+    """`F.softmax` as exp over sum; `subtract_max=False` only for inputs too small to overflow exp."""
     if dim is None:
         raise ValueError("softmax without dim is not exported")
     x = x if dtype is None else x.to(dtype)
-    exponent = (x - x.amax(dim, keepdim=True)).exp()
+    exponent = (x - x.amax(dim, keepdim=True) if subtract_max else x).exp()
     return exponent / exponent.sum(dim, keepdim=True)
+
+
+# Softmax of sigmoids (the index blocks'), which lie in (0, 1): no max pass needed.
+softmax_of_bounded = functools.partial(_decomposed_softmax, subtract_max=False)
 
 
 def pixel_shuffle_as_transposed_conv(x: torch.Tensor, upscale_factor: int) -> torch.Tensor:
@@ -160,14 +168,6 @@ def index_pool_as_sum_conv(x: torch.Tensor, encoder_index: torch.Tensor) -> torc
     channels = int(x.shape[1])  # a constant in the trace: the weight needs a fixed shape
     weight = torch.ones(channels, 1, 2, 2, dtype=x.dtype, device=x.device)
     return F.conv2d(encoder_index * x, weight, stride=2, groups=channels)
-
-
-def softmax_of_bounded(x: torch.Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: torch.dtype | None = None) -> torch.Tensor:
-    """Softmax of inputs known to be small (sigmoids), without the max subtraction that guards overflow."""
-    if dim is None:
-        raise ValueError("softmax without dim is not exported")
-    exponent = (x if dtype is None else x.to(dtype)).exp()
-    return exponent / exponent.sum(dim, keepdim=True)
 
 
 class _IndexBlockFunctional:
