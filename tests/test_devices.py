@@ -20,9 +20,29 @@ def test_auto_precision_is_bf16_only_where_it_is_native(monkeypatch):
     assert resolve_precision("auto", CPU) == torch.float32
 
 
-def test_native_bf16_on_this_cpu_follows_onednn():
-    assert native_bf16(CPU) == bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+def test_native_bf16_on_this_cpu_needs_onednn_and_a_bf16_unit():
+    import matting_cli.devices as devices
+
+    flags = devices.cpu_flags()
+    has_unit = flags is None or bool(flags & devices.BF16_CPU_FLAGS)
+    assert native_bf16(CPU) == (bool(torch.ops.mkldnn._is_mkldnn_bf16_supported()) and has_unit)
     assert native_bf16(torch.device("meta")) is False
+
+
+@pytest.mark.parametrize(("onednn", "flags", "native"), [
+    (True, frozenset({"avx512f", "avx512bw", "avx512_vnni"}), False),  # AVX-512 without BF16: emulated
+    (True, frozenset({"avx512f", "avx512_bf16"}), True),
+    (True, frozenset({"amx_bf16", "amx_tile"}), True),
+    (True, frozenset({"fp", "asimd", "bf16"}), True),  # arm64
+    (True, None, True),  # no /proc/cpuinfo: oneDNN's word
+    (False, frozenset({"avx512_bf16"}), False),  # a torch build without oneDNN bf16
+])
+def test_native_bf16_on_cpu_flags(monkeypatch, onednn, flags, native):
+    import matting_cli.devices as devices
+
+    monkeypatch.setattr(devices, "_onednn_bf16", lambda: onednn)
+    monkeypatch.setattr(devices, "cpu_flags", lambda: flags)
+    assert native_bf16(CPU) is native
 
 
 def test_explicit_precisions_and_refusals():
