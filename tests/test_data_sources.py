@@ -153,3 +153,38 @@ def test_size_mismatch_and_unreadable_headers_are_found_before_compositing(tmp_p
     (fg_dir / "cat.png").write_bytes(b"not an image at all")
     with pytest.raises(ImageReadError, match=r"fg/cat.png: not an image"):
         check_foreground_sizes(source)
+
+
+def test_training_datasets_keep_estimated_foregrounds_in_the_cache_dir(tmp_path, monkeypatch):
+    """A resumed run must not spend minutes estimating the same foregrounds again: the second dataset
+    reads them from $PPID_CACHE_DIR/foregrounds and gives the same samples."""
+    from matting_cli.data import foreground_estimation
+    from matting_cli.train.run_config import MattingRunConfig, build_dataset
+
+    monkeypatch.setenv("PPID_CACHE_DIR", str(tmp_path / "cache"))
+    config = MattingRunConfig(model="indexnet", image_alpha_dir=str(make_image_alpha(tmp_path / "am")),
+                              bg_dir=str(make_backgrounds(tmp_path / "bg")), crop=32)
+    first = build_dataset(config)
+    first.prepare()
+    assert len(list((tmp_path / "cache" / "foregrounds").glob("*.png"))) == 2
+
+    def no_estimation(*args, **kwargs):
+        raise AssertionError("estimated again despite the cache")
+
+    monkeypatch.setattr(foreground_estimation, "estimate_foreground_u8", no_estimation)
+    again = build_dataset(config)
+    again.prepare()
+    for key, value in first.sample_arrays(1).items():
+        assert np.array_equal(value, again.sample_arrays(1)[key]), key
+
+
+def test_an_unwritable_foreground_cache_still_gives_the_foreground(tmp_path, monkeypatch):
+    import matting_cli.data.foreground_store as foreground_store
+
+    def refuse(*args, **kwargs):
+        raise PermissionError("read-only cache")
+
+    monkeypatch.setattr(foreground_store, "write_image", refuse)
+    source = image_alpha_source(make_image_alpha(tmp_path / "am"), make_backgrounds(tmp_path / "bg"))
+    loaded = ForegroundStore(source.foregrounds, cache_dir=tmp_path / "cache").load(0)
+    assert loaded.estimated and loaded.fg.shape == (36, 44, 3)

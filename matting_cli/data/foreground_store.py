@@ -85,7 +85,10 @@ class ForegroundStore:
         self._check_size(spec.image, image, spec.alpha, alpha)
         fg = foreground_estimation.estimate_foreground_u8(image, alpha)
         if cached is not None:
-            write_image(cached, fg)
+            try:
+                write_image(cached, fg)
+            except OSError:  # a read-only or full cache costs the next run time, never this one's data
+                pass
         return LoadedForeground(fg, alpha, estimated=True)
 
     def _cache_path(self, spec: ForegroundSpec) -> Path | None:

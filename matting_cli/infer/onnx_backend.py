@@ -19,7 +19,6 @@ itself only ever sees multiples of 32 and crops nothing.
 from __future__ import annotations
 
 import hashlib
-import os
 import platform
 from pathlib import Path
 
@@ -29,20 +28,15 @@ from matting_cli import __version__
 from matting_cli.data.atomic import atomic_path
 from matting_cli.errors import PpidError
 from matting_cli.file_digest import sha256_of
+from matting_cli.paths import cache_dir
 
 SIZE_MULTIPLE = 32  # contract.SIZE_MULTIPLE, repeated so this module stays free of torch
 GRAPH_OPSET = 17
 GRAPH_REVISION = 6  # raised whenever onnx_export changes the graph it writes for the same weights
-CACHE_ENV = "PPID_CACHE_DIR"
 
 
 class OnnxExportFailed(PpidError):
     """The graph could not be exported or loaded; the caller runs PyTorch instead."""
-
-
-def cache_dir() -> Path:
-    configured = os.environ.get(CACHE_ENV)
-    return Path(configured).expanduser() if configured else Path.home() / ".cache" / "ppid"
 
 
 def graph_path(weights: Path, opset: int = GRAPH_OPSET) -> Path:

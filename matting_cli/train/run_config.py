@@ -136,7 +136,9 @@ def build_source(config: MattingRunConfig) -> MattingSource:
 
 
 def build_dataset(config: MattingRunConfig) -> CompositingDataset:
+    from matting_cli.data.foreground_store import DEFAULT_MEMORY_BUDGET, ForegroundStore
     from matting_cli.data.samples import CompositingDataset, SampleConfig  # torch: imported when a run starts
+    from matting_cli.paths import cache_dir
 
     sample_config = SampleConfig(
         size=config.crop,
@@ -146,7 +148,11 @@ def build_dataset(config: MattingRunConfig) -> CompositingDataset:
         samples_per_epoch=config.samples_per_epoch or None,
     )
     # compact: only image, alpha and trimap, in 8 bytes a pixel; the engine widens them on the device.
-    return CompositingDataset(build_source(config), sample_config, compact=True)
+    # Estimating the photos' foregrounds takes minutes for a few hundred photos: keep them on disk, so a
+    # resumed or repeated run starts at once (the cache is keyed by the files' contents; same pixels).
+    source = build_source(config)
+    store = ForegroundStore(source.foregrounds, cache_dir=cache_dir() / "foregrounds", memory_budget_bytes=DEFAULT_MEMORY_BUDGET)
+    return CompositingDataset(source, sample_config, store=store, compact=True)
 
 
 def build_validator(config: MattingRunConfig, uses_trimap: bool) -> Optional[Callable[[Any], dict[str, float]]]:
