@@ -1,4 +1,4 @@
-"""Where the repository keeps what ships with it."""
+"""Where the repository keeps what ships with it, and where ppid keeps what it computes once."""
 
 import os
 from pathlib import Path

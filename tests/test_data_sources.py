@@ -188,3 +188,14 @@ def test_an_unwritable_foreground_cache_still_gives_the_foreground(tmp_path, mon
     source = image_alpha_source(make_image_alpha(tmp_path / "am"), make_backgrounds(tmp_path / "bg"))
     loaded = ForegroundStore(source.foregrounds, cache_dir=tmp_path / "cache").load(0)
     assert loaded.estimated and loaded.fg.shape == (36, 44, 3)
+
+
+def test_a_damaged_cached_foreground_is_estimated_again(tmp_path):
+    source = image_alpha_source(make_image_alpha(tmp_path / "am"), make_backgrounds(tmp_path / "bg"))
+    cache = tmp_path / "cache"
+    first = ForegroundStore(source.foregrounds, cache_dir=cache).load(0)
+    (cached,) = cache.iterdir()
+    cached.write_bytes(b"not a png")
+    again = ForegroundStore(source.foregrounds, cache_dir=cache).load(0)
+    assert np.array_equal(first.fg, again.fg)
+    assert np.array_equal(ForegroundStore(source.foregrounds, cache_dir=cache).load(0).fg, first.fg)  # rewritten

@@ -25,7 +25,7 @@ from matting_cli.data.image_io import read_gray_u8, read_image, to_rgb_float
 from matting_cli.data.image_write import write_image
 from matting_cli.data.memory_cache import ByteBudgetCache
 from matting_cli.data.sources import ForegroundSpec
-from matting_cli.errors import InputMismatchError
+from matting_cli.errors import ImageReadError, InputMismatchError
 
 DEFAULT_MEMORY_BUDGET = 1 << 30  # 1 GiB of decoded pixels per process
 
@@ -78,8 +78,11 @@ class ForegroundStore:
         decoded = read_image(spec.image)  # also reports a missing or corrupt photo, naming it
         cached = self._cache_path(spec)
         if cached is not None and cached.exists():
-            fg = read_rgb_u8(cached)
-            if fg.shape[:2] == alpha.shape:
+            try:
+                fg = read_rgb_u8(cached)
+            except ImageReadError:  # damaged outside ppid (writes are atomic): estimate it again below
+                fg = None
+            if fg is not None and fg.shape[:2] == alpha.shape:
                 return LoadedForeground(fg, alpha, estimated=True)
         image = to_rgb_float(decoded)
         self._check_size(spec.image, image, spec.alpha, alpha)
