@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import torch
 
+from matting_cli.cpu_info import cpu_flags, cpu_model
 from matting_cli.errors import PpidError
 
 PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
@@ -49,16 +50,6 @@ def resolve_device(name: str, local_rank: int = 0, source: str = "--device") -> 
 BF16_CPU_FLAGS = frozenset({"avx512_bf16", "amx_bf16", "bf16"})
 
 
-def cpu_flags() -> frozenset[str] | None:
-    """The CPU's feature flags from /proc/cpuinfo, or None where there is no such file (not Linux)."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as info:
-            lines = [line for line in info if line.startswith(("flags", "Features"))]
-    except OSError:
-        return None
-    return frozenset(flag for line in lines for flag in line.split(":", 1)[-1].split())
-
-
 def _onednn_bf16() -> bool:
     checker = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
     return bool(checker is not None and checker())
@@ -90,20 +81,6 @@ def resolve_precision(name: str, device: torch.device, source: str = "--precisio
     if name == "bf16" and device.type == "mps":
         raise PpidError(f"{source}: bf16 is not supported on MPS; use fp16 or fp32")
     return PRECISIONS[name]
-
-
-def cpu_model() -> str:
-    """The processor's marketing name ('AMD EPYC', 'Apple M2'), or the platform's word for it."""
-    import platform
-
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as info:
-            for line in info:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown CPU"
 
 
 def describe_hardware(device: torch.device, world_size: int = 1) -> str:

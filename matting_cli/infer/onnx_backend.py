@@ -18,13 +18,12 @@ itself only ever sees multiples of 32 and crops nothing.
 
 from __future__ import annotations
 
-import hashlib
-import platform
 from pathlib import Path
 
 import numpy as np
 
 from matting_cli import __version__
+from matting_cli.cpu_info import cpu_fingerprint
 from matting_cli.data.atomic import atomic_path
 from matting_cli.errors import PpidError
 from matting_cli.file_digest import sha256_of
@@ -61,18 +60,6 @@ def _far_side(axis: int, amount: int) -> list[tuple[int, int]]:
     widths = [(0, 0)] * 4
     widths[axis] = (0, amount)
     return widths
-
-
-def cpu_fingerprint() -> str:
-    """12 hex digits naming this CPU's model and instruction set (what blocked layouts depend on)."""
-    description = f"{platform.machine()} {platform.processor()}"
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as info:
-            lines = [line for line in info if line.startswith(("model name", "flags", "Features"))]
-        description += "".join(sorted(set(lines)))
-    except OSError:  # not Linux: the platform strings are what there is
-        pass
-    return hashlib.sha256(description.encode()).hexdigest()[:12]
 
 
 def optimized_graph_path(graph: Path) -> Path:
