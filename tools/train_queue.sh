@@ -6,7 +6,7 @@
 #   SEEDS="0 1 2" ITERS=3000 tools/train_queue.sh
 #
 # Runs go to runs/$GROUP/NAME. A run starts if its folder is new, resumes from its last checkpoint if not,
-# and is skipped once it has its model.safetensors, so stop it any time and call it again. One run at a
+# and is skipped once it has its model.safetensors (or FINISHED), so stop it any time and call it again. One run at a
 # time: on a 2-core CPU one run on both cores is faster than two side by side. A baseline and a student
 # of one seed draw the same batches, so their logs compare step by step (tools/compare_runs.py).
 #
@@ -43,7 +43,8 @@ DATA=(--image-alpha-dir "$D/alphamatting/train"
 run() {  # run NAME COMMAND...: start or resume runs/$GROUP/NAME
   local name=$1; shift
   local out=runs/$GROUP/$name
-  if [ -f "$out/model.safetensors" ]; then echo "$name: finished"; return; fi
+  # FINISHED marks a run whose weights were shipped and whose checkpoint was then removed.
+  if [ -f "$out/model.safetensors" ] || [ -f "$out/FINISHED" ]; then echo "$name: finished"; return; fi
   if [ -f "$out/config.json" ]; then
     # --amp auto: a resumed run may land on a machine where bf16 is emulated, and then trains in fp32.
     echo "$name: resuming"; "$CLI" "$1" --out "$out" --resume --workers "$WORKERS" --amp auto -q
