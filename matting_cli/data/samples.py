@@ -45,7 +45,7 @@ import torch
 from torch.utils.data import Dataset
 
 from matting_cli.data import augment, camera_effects
-from matting_cli.data.foreground_store import DEFAULT_MEMORY_BUDGET, ForegroundStore, read_rgb_u8
+from matting_cli.data.foreground_store import ForegroundStore, read_rgb_u8
 from matting_cli.data.memory_cache import ByteBudgetCache
 from matting_cli.data.sources import MattingSource
 from matting_cli.data.trimap import random_trimap
@@ -91,7 +91,7 @@ class CompositingDataset(Dataset):
             raise ValueError(f"unusable sample config: size {config.size}, crop sizes {config.crop_sizes}")
         self.source = source
         self.config = config
-        self.store = store or ForegroundStore(source.foregrounds, memory_budget_bytes=DEFAULT_MEMORY_BUDGET)
+        self.store = store or ForegroundStore(source.foregrounds)
         self.epoch = epoch
         self.compact = compact
         self._backgrounds: ByteBudgetCache[np.ndarray] = ByteBudgetCache(background_memory_bytes, _image_nbytes)

@@ -136,7 +136,7 @@ def build_source(config: MattingRunConfig) -> MattingSource:
 
 
 def build_dataset(config: MattingRunConfig) -> CompositingDataset:
-    from matting_cli.data.foreground_store import DEFAULT_MEMORY_BUDGET, ForegroundStore
+    from matting_cli.data.foreground_store import ForegroundStore
     from matting_cli.data.samples import CompositingDataset, SampleConfig  # torch: imported when a run starts
     from matting_cli.paths import cache_dir
 
@@ -151,7 +151,7 @@ def build_dataset(config: MattingRunConfig) -> CompositingDataset:
     # Estimating the photos' foregrounds takes minutes for a few hundred photos: keep them on disk, so a
     # resumed or repeated run starts at once (the cache is keyed by the files' contents; same pixels).
     source = build_source(config)
-    store = ForegroundStore(source.foregrounds, cache_dir=cache_dir() / "foregrounds", memory_budget_bytes=DEFAULT_MEMORY_BUDGET)
+    store = ForegroundStore(source.foregrounds, cache_dir=cache_dir() / "foregrounds")
     return CompositingDataset(source, sample_config, store=store, compact=True)
 
 
