@@ -157,3 +157,19 @@ def test_a_warm_started_model_is_credited_with_its_whole_chain_of_runs(monkeypat
     assert "(1500 iterations; 1.5 h of training)" in line("plain.safetensors")
     lost = line("lost.safetensors")
     assert "1000 iterations in the last of 2 runs (the earlier ones' not recorded)" in lost and " h of training" not in lost
+
+
+def test_two_seed_pairs_are_also_pooled_image_by_image():
+    # Seed 0 has the student 4 lower on every image, seed 1 has it 2 higher: pooled, 1 lower on every image.
+    rows = {"student": scores([16.0, 26.0, 36.0]), "baseline": scores([20.0, 30.0, 40.0]),
+            "student-seed1": scores([22.0, 32.0, 42.0]), "baseline-seed1": scores([20.0, 30.0, 40.0])}
+    lines = quality.paired_lines({"objects_test": rows})
+    pooled = line_of(lines, "- the 2 pairs pooled (per image, the mean over pairs), objects_test (3): ")
+    assert "whole-image SAD -1.00 [-1.00, -1.00]" in pooled
+    assert len(lines) == 3  # each pair, then the pool
+    single = quality.paired_lines({"objects_test": {k: rows[k] for k in ("student", "baseline")}})
+    assert not any("pooled" in line for line in single)
+    rows["student-seed1"] = scores([22.0, 32.0])
+    rows["baseline-seed1"] = scores([20.0, 30.0])
+    with pytest.raises(ValueError):
+        quality.mean_scores([rows["student"], rows["student-seed1"]])
