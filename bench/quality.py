@@ -200,7 +200,7 @@ def paired_lines(results: dict[str, dict[str, Scores]]) -> list[str]:
     # Seeds pooled: per image, the mean over pairs of student minus baseline, so the interval covers the
     # images once and a claim made "on both seeds" can be read at a glance beside the pairs themselves.
     for set_name, set_results in results.items():
-        pairs = [p for p in student_pairs(set_results) if p[0] in set_results and p[1] in set_results]
+        pairs = student_pairs(set_results)  # only pairs with both rows scored on this set
         if len(pairs) < 2:
             continue
         s, b = (mean_scores([set_results[pair[side]] for pair in pairs]) for side in (0, 1))

@@ -43,7 +43,7 @@ DATA=(--image-alpha-dir "$D/alphamatting/train"
 run() {  # run NAME COMMAND...: start or resume runs/$GROUP/NAME
   local name=$1; shift
   local out=runs/$GROUP/$name
-  # FINISHED marks a run whose weights were shipped and whose checkpoint was then removed.
+  # FINISHED marks a run that ended and then lost its checkpoint and weights (shipped, or measured and dropped).
   if [ -f "$out/model.safetensors" ] || [ -f "$out/FINISHED" ]; then echo "$name: finished"; return; fi
   if [ -f "$out/config.json" ]; then
     # --amp auto: a resumed run may land on a machine where bf16 is emulated, and then trains in fp32.
